@@ -1,0 +1,2 @@
+export * from './replay-store.js';
+export * from './memory-replay-store.js';

@@ -1,0 +1,39 @@
+/**
+ * Shared state for replay protection and logout. The in-process store is the embedded default;
+ * a Redis store implements the same interface when several gateway instances run.
+ *
+ * Implementations must be atomic per call: two concurrent `claimNonce` calls with the same
+ * arguments never both return true.
+ */
+export interface ReplayStore {
+  /**
+   * Records `nonce` for `scope` (the signature key id) if it is new.
+   *
+   * @param ttlSeconds how long the nonce must be remembered; covers the signature window.
+   * @returns true when the nonce was new and is now claimed, false when it was seen before.
+   * @throws StoreUnavailableError when the store cannot be reached or is full.
+   */
+  claimNonce(scope: string, nonce: string, ttlSeconds: number): Promise<boolean>;
+
+  /** Marks a session id as revoked until `untilSeconds` (epoch seconds). */
+  revokeSession(sessionId: string, untilSeconds: number): Promise<void>;
+
+  /** Returns true when the session id has been revoked and the revocation has not lapsed. */
+  isSessionRevoked(sessionId: string): Promise<boolean>;
+
+  /** Throws StoreUnavailableError when the store cannot be reached. */
+  ping(): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** A store that cannot answer; the gateway fails closed with 503 on it. */
+export class StoreUnavailableError extends Error {
+  readonly reason: 'unreachable' | 'full';
+
+  constructor(reason: 'unreachable' | 'full', message: string) {
+    super(message);
+    this.name = 'StoreUnavailableError';
+    this.reason = reason;
+  }
+}
