@@ -1,0 +1,264 @@
+import type { KeyObject } from 'node:crypto';
+
+import Database from 'better-sqlite3';
+
+import { RampartError } from '../errors.js';
+import type { AuditEntry, AuditEntryInput, AuditLog } from './audit-entry.js';
+import { normalizeAuditEntryInput } from './audit-entry.js';
+import { assertEd25519Key, deriveAuditKeyId, signCheckpoint } from './checkpoint.js';
+import { computeEntryHash, GENESIS_HASH } from './entry-hash.js';
+import { AUDIT_SCHEMA_SQL, entryToRow } from './sqlite-schema.js';
+
+/** Options of `SqliteAuditLog`. */
+export interface SqliteAuditLogOptions {
+  /** Path of the SQLite file. A missing file is created with its tables. */
+  file: string;
+  /** Ed25519 private key that signs checkpoints. Without it, no checkpoints are written. */
+  signingKey?: KeyObject;
+  /**
+   * Key id stored with each checkpoint. Needs `signingKey`. Default: the first 16 hex digits
+   * of the SHA-256 of the public key in SPKI DER form (`deriveAuditKeyId`).
+   */
+  keyId?: string;
+  /** Number of entries after which a checkpoint is written. Default: 100. */
+  checkpointEvery?: number;
+}
+
+const DEFAULTS = { checkpointEvery: 100 } as const;
+
+/**
+ * Audit log in one SQLite file (WAL mode, `synchronous=FULL`). `append` commits the entry,
+ * and with it the WAL fsync, before its promise resolves.
+ *
+ * better-sqlite3 runs each append synchronously to completion, so appends in one process never
+ * interleave. The cost is that each append blocks the event loop for the commit and its fsync.
+ * Each append reads the chain tail inside a `BEGIN IMMEDIATE` transaction, which holds the
+ * write lock, so several processes sharing the file still build one gap-free chain.
+ *
+ * With a `signingKey`, a signed checkpoint is written in the same transaction as the entry
+ * once `checkpointEvery` entries follow the last checkpoint, and by `close()` when any entry
+ * follows it.
+ */
+export class SqliteAuditLog implements AuditLog {
+  readonly #db: Database.Database;
+  readonly #signingKey: KeyObject | undefined;
+  readonly #keyId: string | undefined;
+  readonly #checkpointEvery: number;
+  readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #appendTransaction: Database.Transaction<(input: AuditEntryInput) => AuditEntry>;
+  readonly #closeTransaction: Database.Transaction<() => void>;
+  #closed = false;
+
+  /**
+   * Opens or creates the log file and continues its chain. Throws a `TypeError` for an invalid
+   * option and an `Error` naming the file when SQLite cannot open it.
+   */
+  constructor(options: SqliteAuditLogOptions) {
+    validateOptions(options);
+    this.#signingKey = options.signingKey;
+    this.#keyId =
+      options.signingKey === undefined
+        ? undefined
+        : (options.keyId ?? deriveAuditKeyId(options.signingKey));
+    this.#checkpointEvery = options.checkpointEvery ?? DEFAULTS.checkpointEvery;
+
+    this.#db = openDatabase(options.file);
+    this.#statements = prepareStatements(this.#db);
+    this.#appendTransaction = this.#db.transaction((input: AuditEntryInput) =>
+      this.#appendEntry(input),
+    );
+    this.#closeTransaction = this.#db.transaction(() => this.#checkpointTail());
+  }
+
+  /**
+   * Appends one entry and resolves after it is committed. Rejects with a `TypeError` naming
+   * the field when `input` is invalid, and with `RampartError` `store_unavailable` (the
+   * SQLite error as its `cause`) when the log is closed or the write fails.
+   */
+  async append(input: AuditEntryInput): Promise<AuditEntry> {
+    const normalized = normalizeAuditEntryInput(input);
+    this.#assertOpen();
+    try {
+      return this.#appendTransaction.immediate(normalized);
+    } catch (error) {
+      throw storeUnavailable(error);
+    }
+  }
+
+  /** Reads the chain tail. Rejects with `RampartError` `store_unavailable` when that fails. */
+  async ping(): Promise<void> {
+    this.#assertOpen();
+    try {
+      this.#statements.selectTail.get();
+    } catch (error) {
+      throw storeUnavailable(error);
+    }
+  }
+
+  /**
+   * Writes a final checkpoint when a signing key is set and entries follow the last
+   * checkpoint, then closes the file. A second call does nothing. Rejects with `RampartError`
+   * `store_unavailable` when the checkpoint cannot be written, and the file is closed anyway.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (this.#signingKey !== undefined) this.#closeTransaction.immediate();
+    } catch (error) {
+      throw storeUnavailable(error);
+    } finally {
+      this.#db.close();
+    }
+  }
+
+  /** Inserts the next entry, and a checkpoint when one is due. Runs inside a transaction. */
+  #appendEntry(input: AuditEntryInput): AuditEntry {
+    const tail = this.#statements.selectTail.get() as ChainTail | undefined;
+    const unhashed = {
+      seq: (tail?.seq ?? 0) + 1,
+      time: new Date().toISOString(),
+      ...input,
+      prevHash: tail?.hash ?? GENESIS_HASH,
+    };
+    const entry: AuditEntry = { ...unhashed, hash: computeEntryHash(unhashed) };
+    this.#statements.insertEntry.run(entryToRow(entry));
+
+    if (this.#signingKey !== undefined) {
+      const lastCheckpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
+      if (entry.seq - lastCheckpointSeq >= this.#checkpointEvery) {
+        this.#insertCheckpoint(entry.seq, entry.hash);
+      }
+    }
+    return entry;
+  }
+
+  /** Inserts a checkpoint for the chain tail unless one exists. Runs inside a transaction. */
+  #checkpointTail(): void {
+    const tail = this.#statements.selectTail.get() as ChainTail | undefined;
+    if (tail === undefined) return;
+
+    const lastCheckpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
+    if (tail.seq > lastCheckpointSeq) this.#insertCheckpoint(tail.seq, tail.hash);
+  }
+
+  #insertCheckpoint(seq: number, hash: string): void {
+    if (this.#signingKey === undefined || this.#keyId === undefined) return;
+    this.#statements.insertCheckpoint.run({
+      seq,
+      hash,
+      key_id: this.#keyId,
+      signature: signCheckpoint(seq, hash, this.#signingKey),
+      created_at: new Date().toISOString(),
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw storeUnavailable(new Error('The audit log is closed.'));
+  }
+}
+
+/** Sequence number and hash of the last entry. */
+interface ChainTail {
+  seq: number;
+  hash: string;
+}
+
+function validateOptions(options: SqliteAuditLogOptions): void {
+  if (typeof options.file !== 'string' || options.file === '') {
+    throw new TypeError(
+      `Option "file" must be a non-empty path string; received ${describe(options.file)}.`,
+    );
+  }
+
+  if (options.signingKey !== undefined) {
+    assertEd25519Key(options.signingKey, 'private', 'signingKey');
+  }
+
+  if (options.keyId !== undefined) {
+    if (typeof options.keyId !== 'string' || options.keyId === '') {
+      throw new TypeError(
+        `Option "keyId" must be a non-empty string; received ${describe(options.keyId)}.`,
+      );
+    }
+    if (options.signingKey === undefined) {
+      throw new TypeError(
+        'Option "keyId" requires "signingKey". Set "signingKey" or remove "keyId".',
+      );
+    }
+  }
+
+  const { checkpointEvery } = options;
+  if (
+    checkpointEvery !== undefined &&
+    !(Number.isSafeInteger(checkpointEvery) && checkpointEvery >= 1)
+  ) {
+    throw new TypeError(
+      `Option "checkpointEvery" must be a whole number of entries, 1 or more; received ${describe(checkpointEvery)}.`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (value === '') return 'an empty string';
+  return typeof value;
+}
+
+/** Opens the file in WAL mode with `synchronous=FULL` and creates the tables if needed. */
+function openDatabase(file: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw new Error(`Failed to open the audit log ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+
+  try {
+    // In WAL mode, synchronous=FULL fsyncs the WAL at every commit, so a committed entry
+    // survives a power loss as well as a crash of the process.
+    const journalMode: unknown = db.pragma('journal_mode = WAL', { simple: true });
+    if (journalMode !== 'wal') {
+      throw new Error(
+        `Failed to enable WAL mode for the audit log ${file}: SQLite reports journal mode ${String(journalMode)}.`,
+      );
+    }
+    db.pragma('synchronous = FULL');
+    db.exec(AUDIT_SCHEMA_SQL);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    selectTail: db.prepare('SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1'),
+    selectLastCheckpointSeq: db
+      .prepare('SELECT coalesce(max(seq), 0) FROM audit_checkpoints')
+      .pluck(),
+    insertEntry: db.prepare(
+      `INSERT INTO audit_entries (
+        seq, time, event, outcome, code, subject, session_id, request_id, method, path,
+        body_digest, client_address, service, upstream_status, latency_ms, prev_hash, hash
+      ) VALUES (
+        @seq, @time, @event, @outcome, @code, @subject, @session_id, @request_id, @method, @path,
+        @body_digest, @client_address, @service, @upstream_status, @latency_ms, @prev_hash, @hash
+      )`,
+    ),
+    insertCheckpoint: db.prepare(
+      `INSERT INTO audit_checkpoints (seq, hash, key_id, signature, created_at)
+       VALUES (@seq, @hash, @key_id, @signature, @created_at)`,
+    ),
+  };
+}
+
+/** Wraps a storage failure in `store_unavailable`, which the gateway sends as a 503 response. */
+function storeUnavailable(cause: unknown): RampartError {
+  const error = new RampartError('store_unavailable');
+  error.cause = cause;
+  return error;
+}
