@@ -1,0 +1,2 @@
+export * from './client-error.js';
+export * from './rampart-client.js';

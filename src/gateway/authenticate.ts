@@ -1,0 +1,181 @@
+import '@fastify/cookie';
+import type { FastifyRequest } from 'fastify';
+
+import { RampartError } from '../errors.js';
+import { StoreUnavailableError } from '../replay/replay-store.js';
+import { openSessionToken, type SessionClaims } from '../session/session-token.js';
+import { hmacKey, type SignatureKey } from '../signature/algorithms.js';
+import { checkContentDigest } from '../signature/content-digest.js';
+import { combinedFieldValue, type SignableRequest } from '../signature/message.js';
+import type { ParsedSignature } from '../signature/signature-input.js';
+import { checkParsedSignature, parseAndCheckSignature } from '../signature/verify.js';
+import { clientPolicy, requestHasBody, resolveOrigin, signableRequest, UNSAFE_METHODS } from './client-signature.js';
+import type { GatewayContext } from './gateway-context.js';
+
+/** Name of the session cookie; the `__Host-` prefix pins it to this origin, path `/`, Secure. */
+export const SESSION_COOKIE = '__Host-rampart-session';
+
+/** What authentication learned about a request, kept on the request between hooks. */
+export interface RequestAuthentication {
+  origin: URL;
+  signable: SignableRequest;
+  signature?: ParsedSignature;
+  claims?: SessionClaims;
+  /** The session key, once the token is open; responses are signed with it. */
+  sessionKey?: SignatureKey;
+  /** True once the MAC, digest and nonce checks have all passed. */
+  verified: boolean;
+  tokenSource?: 'authorization' | 'cookie';
+}
+
+/**
+ * First stage, before the body is read: origin, signature parameters, time window and coverage,
+ * then the token and its revocation. Nothing here writes state, and the revocation lookup runs
+ * only for a request whose signature parameters and time window already passed.
+ *
+ * @throws RampartError with the code of the first failed check.
+ */
+export async function authenticateHeaders(
+  request: FastifyRequest,
+  context: GatewayContext,
+  auth: RequestAuthentication,
+  options: { requireIdempotencyKey: boolean },
+): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  const hasBody = requestHasBody(request);
+  const needsIdempotencyKey = options.requireIdempotencyKey && UNSAFE_METHODS.has(request.method);
+
+  if (needsIdempotencyKey) {
+    const key = combinedFieldValue(auth.signable.headers, 'idempotency-key');
+    if (key === undefined) throw new RampartError('idempotency_key_missing');
+    if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new RampartError('request_malformed', { field: 'idempotency-key' });
+  }
+
+  let parsed: ParsedSignature;
+  try {
+    const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
+    parsed = parseAndCheckSignature(auth.signable, policy, now);
+  } catch (error) {
+    // The clock_skew answer is signed with the session key when the token opens, so that a
+    // network attacker cannot feed the client a false server time.
+    if (error instanceof RampartError && error.code === 'clock_skew') await openTokenQuietly(request, context, auth, now);
+    throw error;
+  }
+  auth.signature = parsed;
+
+  const claims = await openToken(request, context, auth, now);
+  if (claims.sid !== parsed.params.keyid) throw new RampartError('key_unknown');
+
+  let revoked: boolean;
+  try {
+    revoked = await context.replayStore.isSessionRevoked(claims.sid);
+  } catch (error) {
+    throw storeError(error, context);
+  }
+  if (revoked) throw new RampartError('session_revoked');
+}
+
+/**
+ * Second stage, once the body is read: the MAC over the signature base, the body digest, then
+ * the nonce. The nonce is claimed last, so only authenticated requests reach the replay store.
+ *
+ * @throws RampartError `signature_invalid`, a `digest_*` code, `nonce_replayed` or `store_unavailable`.
+ */
+export async function authenticateBody(
+  request: FastifyRequest,
+  context: GatewayContext,
+  auth: RequestAuthentication,
+  body: Buffer | undefined,
+): Promise<void> {
+  const { signature, claims, sessionKey } = auth;
+  if (signature === undefined || claims === undefined || sessionKey === undefined) {
+    throw new RampartError('signature_missing');
+  }
+
+  checkParsedSignature(auth.signable, signature, sessionKey);
+
+  const digest = combinedFieldValue(auth.signable.headers, 'content-digest');
+  if (requestHasBody(request)) {
+    if (digest === undefined) throw new RampartError('digest_missing');
+    checkContentDigest(digest, body ?? Buffer.alloc(0));
+  } else if (digest !== undefined) {
+    throw new RampartError('digest_unexpected');
+  }
+
+  const { maxAgeSeconds, maxFutureSeconds } = context.config.signature;
+  let fresh: boolean;
+  try {
+    // Remember the nonce for as long as any signature that carries it could still pass the
+    // time window: created may be maxFuture ahead and is accepted until maxAge old.
+    fresh = await context.replayStore.claimNonce(claims.sid, signature.params.nonce as string, maxAgeSeconds + maxFutureSeconds + 1);
+  } catch (error) {
+    throw storeError(error, context);
+  }
+  if (!fresh) throw new RampartError('nonce_replayed');
+
+  if (auth.tokenSource === 'cookie' && UNSAFE_METHODS.has(request.method)) checkOrigin(request, context);
+  auth.verified = true;
+}
+
+/** Starts the authentication state for `request`; rejects a Host that is not configured. */
+export function beginAuthentication(request: FastifyRequest, context: GatewayContext): RequestAuthentication {
+  const origin = resolveOrigin(request, context.origins(), context.config.trustedProxies);
+  return { origin, signable: signableRequest(request, origin), verified: false };
+}
+
+function readToken(request: FastifyRequest, auth: RequestAuthentication): string {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_.-]+)$/.exec(authorization);
+    if (match === null) throw new RampartError('token_invalid');
+    auth.tokenSource = 'authorization';
+    return match[1] as string;
+  }
+  const cookie = request.cookies?.[SESSION_COOKIE];
+  if (cookie === undefined || cookie === '') throw new RampartError('token_missing');
+  auth.tokenSource = 'cookie';
+  return cookie;
+}
+
+async function openToken(
+  request: FastifyRequest,
+  context: GatewayContext,
+  auth: RequestAuthentication,
+  now: number,
+): Promise<SessionClaims> {
+  const claims = await openSessionToken(readToken(request, auth), context.keys.tokens, now);
+  auth.claims = claims;
+  auth.sessionKey = hmacKey(Buffer.from(claims.key, 'base64url'));
+  return claims;
+}
+
+async function openTokenQuietly(
+  request: FastifyRequest,
+  context: GatewayContext,
+  auth: RequestAuthentication,
+  now: number,
+): Promise<void> {
+  try {
+    await openToken(request, context, auth, now);
+  } catch {
+    // Without an open token the answer goes out unsigned; the client then ignores its time.
+  }
+}
+
+// Cookie-authenticated state changes also need a same-origin Origin header: a cross-site page
+// cannot sign anyway, so this is defence in depth against CSRF.
+function checkOrigin(request: FastifyRequest, context: GatewayContext): void {
+  const origin = request.headers.origin;
+  const allowed = context.origins().some((candidate) => candidate.origin === origin);
+  const site = request.headers['sec-fetch-site'];
+  if (!allowed || (site !== undefined && site !== 'same-origin')) throw new RampartError('origin_rejected');
+}
+
+function storeError(error: unknown, context: GatewayContext): RampartError {
+  if (error instanceof StoreUnavailableError) {
+    context.logger.error({ reason: error.reason }, 'replay store unavailable');
+    return new RampartError(error.reason === 'full' ? 'store_full' : 'store_unavailable');
+  }
+  context.logger.error({ err: error }, 'replay store failed');
+  return new RampartError('store_unavailable');
+}

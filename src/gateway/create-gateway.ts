@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import pino, { type Logger } from 'pino';
+
+import { SqliteAuditLog } from '../audit/audit-log-sqlite.js';
+import type { AuditLog } from '../audit/audit-entry.js';
+import { RampartError, toProblem, PROBLEM_CONTENT_TYPE } from '../errors.js';
+import { MemoryReplayStore } from '../replay/memory-replay-store.js';
+import type { ReplayStore } from '../replay/replay-store.js';
+import { ensureKeyFile, type RampartKeys } from '../session/key-file.js';
+import { SqliteUserStore, type UserStore } from '../session/user-store.js';
+import { publicOrigins, type GatewayConfig } from './config.js';
+import { buildUpstreams } from './forward.js';
+import type { GatewayContext } from './gateway-context.js';
+import { LoginLimiter } from './login-limiter.js';
+import { rampartGateway } from './plugin.js';
+import { RouteTable } from './route-table.js';
+
+/** Stores and keys that replace the embedded defaults, for tests and scaled-out deployments. */
+export interface GatewayOverrides {
+  keys?: RampartKeys;
+  replayStore?: ReplayStore;
+  userStore?: UserStore;
+  auditLog?: AuditLog;
+  logger?: Logger | false;
+}
+
+/** A built gateway: the Fastify app (not yet listening), its shared context and a closer. */
+export interface Gateway {
+  app: FastifyInstance;
+  context: GatewayContext;
+  close(): Promise<void>;
+}
+
+/** Log paths that must never be written, whatever a caller logs by mistake. */
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers.signature',
+  'req.headers["signature-input"]',
+  'res.headers["set-cookie"]',
+  '*.token',
+  '*.password',
+  '*.key',
+];
+
+/**
+ * Builds a gateway from validated configuration: loads (or in development creates) the key file,
+ * opens the embedded stores unless `overrides` supplies them, and registers the plugin.
+ *
+ * @throws Error when keys are missing in production mode or a hop key named by a service is absent.
+ */
+export async function createGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
+  const logger =
+    overrides.logger === false
+      ? pino({ level: 'silent' })
+      : (overrides.logger ?? pino({ name: 'rampart', redact: REDACTED_LOG_PATHS }));
+
+  let keys = overrides.keys;
+  if (keys === undefined) {
+    const hopKeyIds = Object.values(config.services).map((service) => service.hopKeyId);
+    const ensured = ensureKeyFile(config.keysFile, { production: config.mode === 'production', hopKeyIds });
+    if (ensured.created) {
+      logger.warn({ keysFile: config.keysFile }, 'created a development key file; use "rampart keygen" for production');
+    }
+    keys = ensured.keys;
+  }
+
+  mkdirSync(config.dataDir, { recursive: true });
+  const replayStore = overrides.replayStore ?? new MemoryReplayStore({ maxEntries: config.replay.maxEntries });
+  const userStore = overrides.userStore ?? new SqliteUserStore(join(config.dataDir, 'users.sqlite'));
+  const auditLog =
+    overrides.auditLog ??
+    new SqliteAuditLog({ file: join(config.dataDir, 'audit.sqlite'), signingKey: keys.audit.privateKey, keyId: keys.audit.kid });
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: logger as FastifyInstance['log'],
+    bodyLimit: config.bodyLimitBytes,
+    exposeHeadRoutes: false,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    frameworkErrors: (error, request, reply) => {
+      // Fastify rejects a malformed URL before any hook runs; answer with the same code the
+      // path guard uses.
+      const rejection = new RampartError(error.code === 'FST_ERR_BAD_URL' ? 'path_invalid' : 'request_malformed');
+      void (reply as FastifyReply)
+        .code(rejection.status)
+        .header('content-type', PROBLEM_CONTENT_TYPE)
+        .send(JSON.stringify(toProblem(rejection, String(request.id))));
+    },
+  });
+
+  let origins: URL[] | undefined;
+  const context: GatewayContext & { upstreams: ReturnType<typeof buildUpstreams> } = {
+    config,
+    keys,
+    replayStore,
+    userStore,
+    auditLog,
+    routes: new RouteTable(config.routes),
+    loginLimiter: new LoginLimiter(config.login),
+    logger: app.log,
+    upstreams: buildUpstreams(config, keys),
+    origins() {
+      if (origins === undefined) {
+        const address = app.server.address() as AddressInfo | null;
+        origins = publicOrigins(config, address?.port ?? config.listen.port);
+      }
+      return origins;
+    },
+  };
+
+  await app.register(rampartGateway, context);
+
+  return {
+    app,
+    context,
+    async close() {
+      await app.close();
+      await Promise.all([...context.upstreams.values()].map((upstream) => upstream.pool.close()));
+      await Promise.all([replayStore.close(), userStore.close(), auditLog.close()]);
+    },
+  };
+}

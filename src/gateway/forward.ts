@@ -1,0 +1,132 @@
+import { Pool, errors as undiciErrors } from 'undici';
+
+import { RampartError } from '../errors.js';
+import { hmacKey } from '../signature/algorithms.js';
+import type { HopCredentials } from '../service/hop-signature.js';
+import { signHopRequest } from '../service/hop-signature.js';
+import { encodeIdentity, IDENTITY_HEADER } from '../service/identity.js';
+import type { SessionClaims } from '../session/session-token.js';
+import type { GatewayConfig } from './config.js';
+import type { RampartKeys } from '../session/key-file.js';
+
+/** An upstream service the gateway forwards to, with the hop key it signs with. */
+export interface Upstream {
+  name: string;
+  origin: URL;
+  credentials: HopCredentials;
+  /** Keep-alive connections to the service; the path is sent exactly as given. */
+  pool: Pool;
+}
+
+/** Builds the upstream table from configuration and checks that every hop key exists. */
+export function buildUpstreams(config: GatewayConfig, keys: RampartKeys): Map<string, Upstream> {
+  const upstreams = new Map<string, Upstream>();
+  for (const [name, service] of Object.entries(config.services)) {
+    const key = keys.hop.get(service.hopKeyId);
+    if (key === undefined) {
+      throw new Error(`option "services.${name}.hopKeyId": key "${service.hopKeyId}" is not in the key file`);
+    }
+    upstreams.set(name, {
+      name,
+      origin: new URL(service.url),
+      credentials: { keyid: service.hopKeyId, key: hmacKey(key) },
+      pool: new Pool(service.url, { connections: 64 }),
+    });
+  }
+  return upstreams;
+}
+
+// Request headers that pass to a service. Everything else is dropped: cookies, authorization,
+// signatures, identity claims, hop-by-hop headers and whatever the client invents.
+const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'accept-language', 'idempotency-key'];
+// Response headers that pass back. Set-Cookie, Location and upstream signatures never do.
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'retry-after', 'idempotent-replayed'];
+const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
+
+/** What came back from a service, already read and filtered. */
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** One call to forward. */
+export interface ForwardOptions {
+  upstream: Upstream;
+  method: string;
+  /** Path and query, exactly as verified. */
+  target: string;
+  clientHeaders: Record<string, string | string[] | undefined>;
+  body: Buffer | undefined;
+  claims: SessionClaims;
+  requestId: string;
+  timeoutMs: number;
+}
+
+/**
+ * Forwards a verified request to its service with a fresh hop signature and the caller's
+ * identity. Follows no redirects and bounds the wait by `timeoutMs`.
+ *
+ * @throws RampartError `upstream_timeout` or `upstream_unavailable`.
+ */
+export async function forwardRequest(options: ForwardOptions): Promise<UpstreamResponse> {
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const value = options.clientHeaders[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  headers[IDENTITY_HEADER] = encodeIdentity({
+    sub: options.claims.sub,
+    sid: options.claims.sid,
+    roles: options.claims.roles,
+    permissions: options.claims.permissions,
+    requestId: options.requestId,
+  });
+  headers['rampart-request-id'] = options.requestId;
+  signHopRequest(
+    { method: options.method, origin: options.upstream.origin, target: options.target, headers, body: options.body },
+    options.upstream.credentials,
+  );
+
+  try {
+    // A WHATWG URL would re-escape some query characters and break the hop signature, so the
+    // pool gets the verified target as a raw path.
+    const response = await options.upstream.pool.request({
+      path: options.target,
+      method: options.method as 'GET',
+      headers,
+      body: options.body,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    const body = await readCapped(response.body);
+    const passed: Record<string, string> = {};
+    for (const name of FORWARDED_RESPONSE_HEADERS) {
+      const value = response.headers[name];
+      if (typeof value === 'string') passed[name] = value;
+    }
+    return { status: response.statusCode, headers: passed, body };
+  } catch (error) {
+    if (error instanceof RampartError) throw error;
+    if (
+      error instanceof undiciErrors.HeadersTimeoutError ||
+      error instanceof undiciErrors.BodyTimeoutError ||
+      (error as Error).name === 'TimeoutError'
+    ) {
+      throw new RampartError('upstream_timeout');
+    }
+    throw new RampartError('upstream_unavailable');
+  }
+}
+
+async function readCapped(stream: AsyncIterable<Buffer>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    if (size > MAX_UPSTREAM_BODY_BYTES) throw new RampartError('upstream_unavailable');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,23 @@
+import type { FastifyBaseLogger } from 'fastify';
+
+import type { AuditLog } from '../audit/audit-entry.js';
+import type { ReplayStore } from '../replay/replay-store.js';
+import type { RampartKeys } from '../session/key-file.js';
+import type { UserStore } from '../session/user-store.js';
+import type { GatewayConfig } from './config.js';
+import type { LoginLimiter } from './login-limiter.js';
+import type { RouteTable } from './route-table.js';
+
+/** Everything the gateway's hooks and routes share, built once at start-up. */
+export interface GatewayContext {
+  config: GatewayConfig;
+  keys: RampartKeys;
+  replayStore: ReplayStore;
+  userStore: UserStore;
+  auditLog: AuditLog;
+  routes: RouteTable;
+  loginLimiter: LoginLimiter;
+  /** Origins clients may sign for; resolved once the listening port is known. */
+  origins(): readonly URL[];
+  logger: FastifyBaseLogger;
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+
+import cookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+import { RampartError } from '../errors.js';
+import { auditFields, recordAudit, type RequestState } from './audit-events.js';
+import { authenticateBody, authenticateHeaders, beginAuthentication } from './authenticate.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { UNSAFE_METHODS } from './client-signature.js';
+import { forwardRequest, type Upstream } from './forward.js';
+import type { GatewayContext } from './gateway-context.js';
+import { assertCanonicalTarget } from './path-guard.js';
+import { problemBody, toRampartError } from './problem.js';
+import { sendWithSignature } from './response-signature.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rampart: RequestState | null;
+  }
+}
+
+const API_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+
+/**
+ * Registers the gateway on a Fastify instance: `/auth/*`, `/healthz`, `/readyz`, and a catch-all
+ * route that verifies, authorizes and forwards the configured API routes. A team may add its own
+ * routes next to it; they are not signature-checked unless they use the same hooks.
+ */
+export async function rampartGateway(fastify: FastifyInstance, context: GatewayContext & { upstreams: Map<string, Upstream> }): Promise<void> {
+  await fastify.register(cookie);
+  fastify.decorateRequest('rampart', null);
+
+  // Bodies stay raw bytes: the digest is checked over exactly what arrived, and the same
+  // bytes are forwarded.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  fastify.addHook('onRequest', async (request) => {
+    request.rampart = { requestId: randomUUID(), startedAt: Date.now(), event: 'request' };
+    assertCanonicalTarget(request.url);
+  });
+
+  const state = (request: FastifyRequest): RequestState => request.rampart as RequestState;
+  const signedRoute = (requireIdempotencyKey: boolean) => ({
+    onRequest: async (request: FastifyRequest) => {
+      const requestState = state(request);
+      if (request.url.startsWith('/auth/')) requestState.event = request.url === '/auth/refresh' ? 'refresh' : 'logout';
+      requestState.auth = beginAuthentication(request, context);
+      await authenticateHeaders(request, context, requestState.auth, { requireIdempotencyKey });
+    },
+    preHandler: async (request: FastifyRequest) => {
+      const auth = state(request).auth;
+      if (auth === undefined) throw new RampartError('signature_missing');
+      await authenticateBody(request, context, auth, request.body as Buffer | undefined);
+    },
+  });
+
+  fastify.setErrorHandler(async (error, request, reply) => sendRejection(context, error, request, reply));
+  fastify.setNotFoundHandler(async (request, reply) =>
+    sendRejection(context, new RampartError('route_not_found'), request, reply),
+  );
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_request, reply) => {
+    try {
+      await Promise.all([context.replayStore.ping(), context.userStore.ping(), context.auditLog.ping()]);
+    } catch (error) {
+      context.logger.warn({ err: error }, 'readiness check failed');
+      throw new RampartError('store_unavailable');
+    }
+    return reply.send({ status: 'ready' });
+  });
+
+  registerAuthRoutes(fastify, context, signedRoute(false), state);
+
+  const api = signedRoute(true);
+  fastify.route({
+    method: [...API_METHODS],
+    url: '/*',
+    bodyLimit: context.config.bodyLimitBytes,
+    onRequest: async (request) => {
+      const queryStart = request.url.indexOf('?');
+      const path = queryStart === -1 ? request.url : request.url.slice(0, queryStart);
+      const route = context.routes.match(request.method, path);
+      if (route === undefined) throw new RampartError('route_not_found');
+      state(request).service = route.service;
+      await api.onRequest(request);
+    },
+    preHandler: async (request) => {
+      await api.preHandler(request);
+      const requestState = state(request);
+      const route = context.routes.match(request.method, request.url.split('?')[0] as string);
+      const permissions = requestState.auth?.claims?.permissions ?? [];
+      if (route === undefined || !permissions.includes(route.permission)) throw new RampartError('permission_denied');
+    },
+    handler: async (request, reply) => forward(context, request, reply),
+  });
+}
+
+async function forward(
+  context: GatewayContext & { upstreams: Map<string, Upstream> },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const requestState = request.rampart as RequestState;
+  const auth = requestState.auth;
+  const upstream = context.upstreams.get(requestState.service ?? '');
+  if (auth?.claims === undefined || upstream === undefined) throw new RampartError('internal_error');
+
+  // A state change is recorded as allowed before it is forwarded: if the audit store cannot
+  // take the entry, nothing moves.
+  if (UNSAFE_METHODS.has(request.method)) {
+    await recordAudit(context, auditFields(request, requestState, { outcome: 'allowed' }));
+  }
+
+  const response = await forwardRequest({
+    upstream,
+    method: request.method,
+    target: request.url,
+    clientHeaders: request.headers,
+    body: request.body as Buffer | undefined,
+    claims: auth.claims,
+    requestId: requestState.requestId,
+    timeoutMs: context.config.upstreamTimeoutMs,
+  });
+
+  await recordAudit(context, auditFields(request, requestState, { outcome: 'allowed', upstreamStatus: response.status }));
+
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (name !== 'content-type') reply.header(name, value);
+  }
+  reply.header('rampart-request-id', requestState.requestId);
+  return sendWithSignature(reply, auth, response.status, response.headers['content-type'], response.body);
+}
+
+async function sendRejection(
+  context: GatewayContext,
+  thrown: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const error = toRampartError(thrown);
+  const requestState = request.rampart ?? { requestId: randomUUID(), startedAt: Date.now(), event: 'request' as const };
+  if (error.status >= 500) {
+    context.logger.error({ err: thrown, requestId: requestState.requestId, code: error.code }, 'request failed');
+  } else {
+    context.logger.info({ requestId: requestState.requestId, code: error.code, keyid: requestState.auth?.claims?.sid }, 'request rejected');
+  }
+
+  const outcome = requestState.event === 'request' ? 'rejected' : 'failure';
+  try {
+    await context.auditLog.append(auditFields(request, requestState, { outcome, code: error.code }));
+  } catch (auditError) {
+    context.logger.error({ err: auditError, requestId: requestState.requestId }, 'audit append failed for a rejection');
+  }
+
+  reply.header('rampart-request-id', requestState.requestId);
+  const body = problemBody(reply, error, requestState.requestId);
+  return sendWithSignature(reply, requestState.auth, error.status, reply.getHeader('content-type') as string, Buffer.from(body));
+}

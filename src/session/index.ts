@@ -1,0 +1,5 @@
+export * from './handshake.js';
+export * from './key-file.js';
+export * from './password.js';
+export * from './session-token.js';
+export * from './user-store.js';
