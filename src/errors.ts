@@ -56,6 +56,7 @@ export const ERRORS = {
   // Infrastructure.
   upstream_unavailable: { status: 502, title: 'The upstream service could not be reached.' },
   upstream_timeout: { status: 504, title: 'The upstream service did not answer in time.' },
+  upstream_error: { status: 502, title: 'The upstream service sent an error or an unreadable response.' },
   store_unavailable: { status: 503, title: 'A store the gateway needs is unavailable.' },
   store_full: { status: 503, title: 'The replay store is full; try again shortly.' },
   internal_error: { status: 500, title: 'An unexpected error occurred.' },
@@ -115,3 +116,6 @@ export function toProblem(error: RampartError, requestId?: string): ProblemDetai
   if (requestId !== undefined) problem.requestId = requestId;
   return problem;
 }
+
+/** Media type of RFC 9457 problem responses. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';

@@ -7,8 +7,8 @@ import { openSessionToken, type SessionClaims } from '../session/session-token.j
 import { hmacKey, type SignatureKey } from '../signature/algorithms.js';
 import { checkContentDigest } from '../signature/content-digest.js';
 import { combinedFieldValue, type SignableRequest } from '../signature/message.js';
-import type { ParsedSignature } from '../signature/signature-input.js';
-import { checkParsedSignature, parseAndCheckSignature } from '../signature/verify.js';
+import { parseSignature, type ParsedSignature } from '../signature/signature-input.js';
+import { checkParsedSignature, checkSignatureParams } from '../signature/verify.js';
 import { clientPolicy, requestHasBody, resolveOrigin, signableRequest, UNSAFE_METHODS } from './client-signature.js';
 import type { GatewayContext } from './gateway-context.js';
 
@@ -51,17 +51,17 @@ export async function authenticateHeaders(
     if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new RampartError('request_malformed', { field: 'idempotency-key' });
   }
 
-  let parsed: ParsedSignature;
+  const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
+  const parsed = parseSignature(auth.signable.headers, policy.selector);
+  auth.signature = parsed;
   try {
-    const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
-    parsed = parseAndCheckSignature(auth.signable, policy, now);
+    checkSignatureParams(parsed, policy, now);
   } catch (error) {
     // The clock_skew answer is signed with the session key when the token opens, so that a
     // network attacker cannot feed the client a false server time.
     if (error instanceof RampartError && error.code === 'clock_skew') await openTokenQuietly(request, context, auth, now);
     throw error;
   }
-  auth.signature = parsed;
 
   const claims = await openToken(request, context, auth, now);
   if (claims.sid !== parsed.params.keyid) throw new RampartError('key_unknown');

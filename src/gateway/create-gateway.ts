@@ -91,7 +91,7 @@ export async function createGateway(config: GatewayConfig, overrides: GatewayOve
       void (reply as FastifyReply)
         .code(rejection.status)
         .header('content-type', PROBLEM_CONTENT_TYPE)
-        .send(JSON.stringify(toProblem(rejection, String(request.id))));
+        .send(Buffer.from(JSON.stringify(toProblem(rejection, String(request.id)))));
     },
   });
 

@@ -39,6 +39,11 @@ const PARAM_TYPES: Record<keyof SignatureParams, 'integer' | 'string'> = {
   tag: 'string',
 };
 
+/** Maximum length of a Signature-Input or Signature field value, in characters. */
+export const MAX_FIELD_LENGTH = 4096;
+/** Maximum number of components one signature may cover. */
+export const MAX_COMPONENTS = 32;
+
 /** How a verifier picks one signature out of the message. */
 export interface SignatureSelector {
   /** Exact label to use. */
@@ -67,6 +72,10 @@ export function parseSignature(headers: HeaderFields, selector: SignatureSelecto
     });
   }
 
+  // Bounds keep parsing and base building cheap for a request nobody has authenticated yet.
+  if (inputValue.length > MAX_FIELD_LENGTH) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+  if (signatureValue.length > MAX_FIELD_LENGTH) throw new RampartError('signature_malformed', { field: 'Signature' });
+
   const inputs = parseField(inputValue, 'Signature-Input');
   const signatures = parseField(signatureValue, 'Signature');
   const label = selectLabel(inputs, selector);
@@ -79,6 +88,9 @@ export function parseSignature(headers: HeaderFields, selector: SignatureSelecto
   if (!Array.isArray(input[0])) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
   if (!(signature[0] instanceof ArrayBuffer)) throw new RampartError('signature_malformed', { field: 'Signature' });
 
+  if ((input[0] as Item[]).length > MAX_COMPONENTS) {
+    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+  }
   const components = (input[0] as Item[]).map(toComponent);
   const seen = new Set<string>();
   for (const id of components) {

@@ -45,6 +45,17 @@ export function parseAndCheckSignature(
   nowSeconds: number,
 ): ParsedSignature {
   const parsed = parseSignature(message.headers, policy.selector);
+  checkSignatureParams(parsed, policy, nowSeconds);
+  return parsed;
+}
+
+/**
+ * Checks a parsed signature against `policy` without a key: parameters, algorithm allow-list,
+ * time window and coverage.
+ *
+ * @throws RampartError as {@link parseAndCheckSignature}, except the parsing codes.
+ */
+export function checkSignatureParams(parsed: ParsedSignature, policy: VerificationPolicy, nowSeconds: number): void {
   const { params } = parsed;
 
   if (params.keyid === undefined || params.keyid === '') {
@@ -59,7 +70,6 @@ export function parseAndCheckSignature(
 
   checkTimeWindow(params, policy, nowSeconds);
   checkCoverage(parsed.components, policy.requiredComponents);
-  return parsed;
 }
 
 // A nonce of 16 to 128 visible ASCII characters: long enough to carry 96 bits of randomness,

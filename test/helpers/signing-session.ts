@@ -46,6 +46,8 @@ export interface SignedRequestSpec {
   nonce?: string;
   sign?: Partial<SignOptions>;
   idempotencyKey?: string | null;
+  /** Content-Digest value to sign in place of the correct one. */
+  digest?: string;
   /** Changes applied after signing, to model tampering in transit. */
   after?: (request: { target: string; headers: Array<[string, string]>; body?: string; method: string }) => void;
   token?: string | null;
@@ -58,7 +60,7 @@ export async function sendSigned(origin: string, session: TestSession, spec: Sig
   const components = spec.components ?? ['@method', '@authority', '@path', '@query'];
   if (spec.body !== undefined) {
     if (!headers.some(([name]) => name === 'content-type')) headers.push(['content-type', 'application/json']);
-    headers.push(['content-digest', createContentDigest(Buffer.from(spec.body))]);
+    headers.push(['content-digest', spec.digest ?? createContentDigest(Buffer.from(spec.body))]);
     if (spec.components === undefined) components.push('content-digest', 'content-type');
   }
   const unsafe = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(spec.method);
