@@ -5,13 +5,34 @@
  */
 export const ERRORS = {
   // Signature headers (RFC 9421) and the body digest (RFC 9530).
-  signature_missing: { status: 401, title: 'The request carries no Signature-Input and Signature.' },
-  signature_malformed: { status: 400, title: 'Signature-Input or Signature is not a valid structured field.' },
-  signature_params_invalid: { status: 401, title: 'A required signature parameter is missing or invalid.' },
-  signature_coverage_insufficient: { status: 401, title: 'The signature does not cover every required component.' },
-  signature_component_missing: { status: 401, title: 'A covered component is not present in the message.' },
-  signature_component_unsupported: { status: 401, title: 'A covered component is not supported by this verifier.' },
-  algorithm_unsupported: { status: 401, title: 'The signature algorithm is not allowed by this verifier.' },
+  signature_missing: {
+    status: 401,
+    title: 'The request carries no Signature-Input and Signature.',
+  },
+  signature_malformed: {
+    status: 400,
+    title: 'Signature-Input or Signature is not a valid structured field.',
+  },
+  signature_params_invalid: {
+    status: 401,
+    title: 'A required signature parameter is missing or invalid.',
+  },
+  signature_coverage_insufficient: {
+    status: 401,
+    title: 'The signature does not cover every required component.',
+  },
+  signature_component_missing: {
+    status: 401,
+    title: 'A covered component is not present in the message.',
+  },
+  signature_component_unsupported: {
+    status: 401,
+    title: 'A covered component is not supported by this verifier.',
+  },
+  algorithm_unsupported: {
+    status: 401,
+    title: 'The signature algorithm is not allowed by this verifier.',
+  },
   key_unknown: { status: 401, title: 'The signature key id is not known to this verifier.' },
   signature_invalid: { status: 401, title: 'The signature does not match the request.' },
   signature_expired: { status: 401, title: 'The signature has expired.' },
@@ -19,15 +40,24 @@ export const ERRORS = {
   nonce_replayed: { status: 401, title: 'The signature nonce has already been used.' },
   digest_missing: { status: 400, title: 'A request with a body needs a Content-Digest field.' },
   digest_malformed: { status: 400, title: 'Content-Digest is not a valid structured field.' },
-  digest_algorithm_unsupported: { status: 400, title: 'Content-Digest has no supported algorithm (sha-256 or sha-512).' },
+  digest_algorithm_unsupported: {
+    status: 400,
+    title: 'Content-Digest has no supported algorithm (sha-256 or sha-512).',
+  },
   digest_mismatch: { status: 400, title: 'Content-Digest does not match the request body.' },
-  digest_unexpected: { status: 400, title: 'A request without a body must not carry Content-Digest.' },
+  digest_unexpected: {
+    status: 400,
+    title: 'A request without a body must not carry Content-Digest.',
+  },
 
   // Sessions.
   token_missing: { status: 401, title: 'The request carries no session token.' },
   token_invalid: { status: 401, title: 'The session token cannot be opened.' },
   token_expired: { status: 401, title: 'The session token has expired; refresh it.' },
-  session_expired: { status: 401, title: 'The session has reached its absolute lifetime; log in again.' },
+  session_expired: {
+    status: 401,
+    title: 'The session has reached its absolute lifetime; log in again.',
+  },
   session_revoked: { status: 401, title: 'The session has been logged out.' },
   credentials_invalid: { status: 401, title: 'The username or password is wrong.' },
   handshake_invalid: { status: 400, title: 'The login key exchange parameters are invalid.' },
@@ -39,8 +69,14 @@ export const ERRORS = {
   path_invalid: { status: 400, title: 'The request path is not in canonical form.' },
   body_too_large: { status: 413, title: 'The request body exceeds the size limit.' },
   media_type_unsupported: { status: 415, title: 'The request body must be application/json.' },
-  idempotency_key_missing: { status: 400, title: 'An unsafe method needs an Idempotency-Key header.' },
-  idempotency_key_conflict: { status: 409, title: 'The Idempotency-Key was already used for another request.' },
+  idempotency_key_missing: {
+    status: 400,
+    title: 'An unsafe method needs an Idempotency-Key header.',
+  },
+  idempotency_key_conflict: {
+    status: 409,
+    title: 'The Idempotency-Key was already used for another request.',
+  },
   origin_rejected: { status: 403, title: 'The request origin is not allowed.' },
   route_not_found: { status: 404, title: 'No route matches this method and path.' },
   permission_denied: { status: 403, title: 'The caller lacks the permission this route requires.' },
@@ -51,12 +87,18 @@ export const ERRORS = {
   // Business errors a service may raise.
   insufficient_funds: { status: 422, title: 'The source account balance is too low.' },
   account_not_found: { status: 404, title: 'The account does not exist.' },
-  amount_invalid: { status: 400, title: 'The amount must be a positive decimal with at most two places.' },
+  amount_invalid: {
+    status: 400,
+    title: 'The amount must be a positive decimal with at most two places.',
+  },
 
   // Infrastructure.
   upstream_unavailable: { status: 502, title: 'The upstream service could not be reached.' },
   upstream_timeout: { status: 504, title: 'The upstream service did not answer in time.' },
-  upstream_error: { status: 502, title: 'The upstream service sent an error or an unreadable response.' },
+  upstream_error: {
+    status: 502,
+    title: 'The upstream service sent an error or an unreadable response.',
+  },
   store_unavailable: { status: 503, title: 'A store the gateway needs is unavailable.' },
   store_full: { status: 503, title: 'The replay store is full; try again shortly.' },
   internal_error: { status: 500, title: 'An unexpected error occurred.' },

@@ -49,7 +49,10 @@ export async function main(argv: string[]): Promise<number> {
     .option('-c, --config <file>', 'configuration whose services name the hop keys to create')
     .option('--hop <ids...>', 'extra hop key ids to create', [])
     .action((options: { out: string; config?: string; hop: string[] }) => {
-      const fromConfig = options.config === undefined ? [] : Object.values(readConfig(options.config).services).map((s) => s.hopKeyId);
+      const fromConfig =
+        options.config === undefined
+          ? []
+          : Object.values(readConfig(options.config).services).map((s) => s.hopKeyId);
       const ids = [...new Set([...fromConfig, ...options.hop])];
       writeKeyFile(options.out, generateKeyFile(ids));
       process.stdout.write(`wrote ${options.out} with ${ids.length} hop keys\n`);
@@ -58,8 +61,14 @@ export async function main(argv: string[]): Promise<number> {
   const audit = program.command('audit').description('work with the audit trail');
   audit
     .command('verify')
-    .description('check the hash chain and signed checkpoints; names the first entry that does not match')
-    .option('-c, --config <file>', 'configuration that locates the audit file and key file', DEFAULT_CONFIG_FILE)
+    .description(
+      'check the hash chain and signed checkpoints; names the first entry that does not match',
+    )
+    .option(
+      '-c, --config <file>',
+      'configuration that locates the audit file and key file',
+      DEFAULT_CONFIG_FILE,
+    )
     .option('--file <path>', 'audit SQLite file; default: audit.sqlite in the configured dataDir')
     .option('--keys <path>', 'key file with the audit public key; default: the configured keysFile')
     .action((options: { config: string; file?: string; keys?: string }) => {
@@ -67,15 +76,25 @@ export async function main(argv: string[]): Promise<number> {
       const file = options.file ?? join(config.dataDir, 'audit.sqlite');
       const keysFile = options.keys ?? config.keysFile;
       const publicKey = existsSync(keysFile)
-        ? createPublicKey((JSON.parse(readFileSync(keysFile, 'utf8')) as { auditKey: { publicKeyPem: string } }).auditKey.publicKeyPem)
+        ? createPublicKey(
+            (JSON.parse(readFileSync(keysFile, 'utf8')) as { auditKey: { publicKeyPem: string } })
+              .auditKey.publicKeyPem,
+          )
         : undefined;
-      if (publicKey === undefined) process.stderr.write(`warning: ${keysFile} not found; checkpoint signatures are not checked\n`);
+      if (publicKey === undefined)
+        process.stderr.write(
+          `warning: ${keysFile} not found; checkpoint signatures are not checked\n`,
+        );
 
       const result = verifyAuditTrail({ file, publicKey });
       if (result.ok) {
-        process.stdout.write(`audit trail OK: ${result.entries} entries, ${result.checkpoints} signed checkpoints, last hash ${result.lastHash}\n`);
+        process.stdout.write(
+          `audit trail OK: ${result.entries} entries, ${result.checkpoints} signed checkpoints, last hash ${result.lastHash}\n`,
+        );
       } else {
-        process.stdout.write(`audit trail BROKEN at entry ${result.seq}: ${result.reason} (${result.entries} entries before it verified)\n`);
+        process.stdout.write(
+          `audit trail BROKEN at entry ${result.seq}: ${result.reason} (${result.entries} entries before it verified)\n`,
+        );
         exitCode = 1;
       }
     });
@@ -97,7 +116,9 @@ function readConfig(path: string): GatewayConfig {
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new ConfigError(`option "port": expected an integer from 0 to 65535, received "${value}"`);
+    throw new ConfigError(
+      `option "port": expected an integer from 0 to 65535, received "${value}"`,
+    );
   }
   return port;
 }

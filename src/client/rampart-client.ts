@@ -31,6 +31,12 @@ export interface ClientSession {
   sessionExpiresAt: number;
 }
 
+/** A signed request, ready for `fetch(url, init)`. */
+export interface SignedRequest {
+  url: URL;
+  init: RequestInit;
+}
+
 /** Per-call options beyond `RequestInit`. */
 export interface SignedRequestInit {
   method?: string;
@@ -89,12 +95,21 @@ export class RampartClient {
     const response = await this.#fetch(new URL('/auth/login', this.#baseUrl), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password, clientPublicKey: handshake.publicKey, client: 'native' }),
+      body: JSON.stringify({
+        username,
+        password,
+        clientPublicKey: handshake.publicKey,
+        client: 'native',
+      }),
       redirect: 'manual',
     });
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (response.status !== 200) {
-      throw new RampartClientError(String(body.code ?? 'login_failed'), `login failed with status ${response.status}`, response.status);
+      throw new RampartClientError(
+        String(body.code ?? 'login_failed'),
+        `login failed with status ${response.status}`,
+        response.status,
+      );
     }
     const sessionId = body.sessionId as string;
     const key = handshake.deriveKey(body.serverPublicKey as string, body.salt as string, sessionId);
@@ -125,7 +140,10 @@ export class RampartClient {
     const first = await this.#send(path, init, idempotencyKey);
     if (first.status !== 401) return first;
 
-    const problem = (await first.clone().json().catch(() => ({}))) as Record<string, unknown>;
+    const problem = (await first
+      .clone()
+      .json()
+      .catch(() => ({}))) as Record<string, unknown>;
     if (problem.code !== 'clock_skew' || typeof problem.serverTime !== 'number') return first;
     // #send has checked the answer's signature, so this server time is the gateway's own.
     this.#clockOffset = problem.serverTime - nowSeconds();
@@ -150,7 +168,8 @@ export class RampartClient {
   async #refreshIfDue(): Promise<void> {
     const session = this.#requireSession();
     const now = nowSeconds() + this.#clockOffset;
-    if (session.sessionExpiresAt <= now) throw new RampartClientError('session_expired', 'the session has ended; log in again');
+    if (session.sessionExpiresAt <= now)
+      throw new RampartClientError('session_expired', 'the session has ended; log in again');
     if (session.expiresAt - now <= this.#refreshMargin) await this.refresh();
   }
 
@@ -158,14 +177,39 @@ export class RampartClient {
     const response = await this.#send('/auth/refresh', { method: 'POST', body: {} }, undefined);
     const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (response.status !== 200 || typeof body.token !== 'string') {
-      throw new RampartClientError(String(body.code ?? 'refresh_failed'), `refresh failed with status ${response.status}`, response.status);
+      throw new RampartClientError(
+        String(body.code ?? 'refresh_failed'),
+        `refresh failed with status ${response.status}`,
+        response.status,
+      );
     }
     const session = this.#requireSession();
     session.token = body.token;
     session.expiresAt = body.expiresAt as number;
   }
 
-  async #send(path: string, init: SignedRequestInit, idempotencyKey: string | undefined): Promise<Response> {
+  /**
+   * Signs a request without sending it and returns what to pass to `fetch`. `created` overrides
+   * the signature time (seconds, gateway clock), which tests and demos use to show a stale one.
+   */
+  sign(
+    path: string,
+    init: SignedRequestInit = {},
+    options: { created?: number } = {},
+  ): SignedRequest {
+    const method = (init.method ?? 'GET').toUpperCase();
+    const idempotencyKey = UNSAFE_METHODS.has(method)
+      ? (init.idempotencyKey ?? randomUUID())
+      : undefined;
+    return this.#sign(path, init, idempotencyKey, options.created);
+  }
+
+  #sign(
+    path: string,
+    init: SignedRequestInit,
+    idempotencyKey: string | undefined,
+    created?: number,
+  ): SignedRequest {
     const session = this.#requireSession();
     const method = (init.method ?? 'GET').toUpperCase();
     const url = new URL(path, this.#baseUrl);
@@ -198,23 +242,48 @@ export class RampartClient {
       key: session.key,
       keyid: session.sessionId,
       components,
-      created: nowSeconds() + this.#clockOffset,
+      created: created ?? nowSeconds() + this.#clockOffset,
       expiresIn: this.#validity,
       nonce: true,
       tag: 'rampart',
     });
     headers['signature-input'] = signed.signatureInput;
     headers['signature'] = signed.signature;
+    return {
+      url,
+      init: { method, headers, body: body as BodyInit | undefined, redirect: 'manual' },
+    };
+  }
 
-    const response = await this.#fetch(url, { method, headers, body: body as BodyInit | undefined, redirect: 'manual' });
-    await this.#checkResponse(response, { ...request, headers: fieldsFromRecord(headers) }, session);
+  async #send(
+    path: string,
+    init: SignedRequestInit,
+    idempotencyKey: string | undefined,
+  ): Promise<Response> {
+    const session = this.#requireSession();
+    const signed = this.#sign(path, init, idempotencyKey);
+    const response = await this.#fetch(signed.url, signed.init);
+    const headers = signed.init.headers as Record<string, string>;
+    const request: SignableRequest = {
+      method: signed.init.method as string,
+      scheme: signed.url.protocol.slice(0, -1),
+      authority: signed.url.host,
+      target: `${signed.url.pathname}${signed.url.search}`,
+      headers: fieldsFromRecord(headers),
+    };
+    await this.#checkResponse(response, request, session);
     return response;
   }
 
-  async #checkResponse(response: Response, request: SignableRequest, session: { sessionId: string; key: SignatureKey }): Promise<void> {
+  async #checkResponse(
+    response: Response,
+    request: SignableRequest,
+    session: { sessionId: string; key: SignatureKey },
+  ): Promise<void> {
     if (!response.headers.has('signature')) {
       // Only answers that never reached session verification (a bad token, say) are unsigned.
-      if (response.status < 400) throw new RampartClientError('response_signature_invalid', 'the response is not signed');
+      if (response.status < 400)
+        throw new RampartClientError('response_signature_invalid', 'the response is not signed');
       return;
     }
     const body = new Uint8Array(await response.clone().arrayBuffer());
@@ -239,12 +308,17 @@ export class RampartClient {
       );
       checkContentDigest(response.headers.get('content-digest') ?? '', body);
     } catch {
-      throw new RampartClientError('response_signature_invalid', 'the response signature does not verify', response.status);
+      throw new RampartClientError(
+        'response_signature_invalid',
+        'the response signature does not verify',
+        response.status,
+      );
     }
   }
 
   #requireSession(): ClientSession & { key: SignatureKey } {
-    if (this.#session === undefined) throw new RampartClientError('not_logged_in', 'call login() first');
+    if (this.#session === undefined)
+      throw new RampartClientError('not_logged_in', 'call login() first');
     return this.#session;
   }
 }
@@ -254,7 +328,9 @@ function nowSeconds(): number {
 }
 
 function lowercaseKeys(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name.toLowerCase(), value]),
+  );
 }
 
 function encodeBody(body: unknown, headers: Record<string, string>): Uint8Array | undefined {

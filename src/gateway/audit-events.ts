@@ -26,7 +26,10 @@ export function auditFields(
 ): AuditEntryInput {
   const queryStart = request.url.indexOf('?');
   const claims = state.auth?.claims;
-  const digest = state.auth !== undefined ? combinedFieldValue(state.auth.signable.headers, 'content-digest') : undefined;
+  const digest =
+    state.auth !== undefined
+      ? combinedFieldValue(state.auth.signable.headers, 'content-digest')
+      : undefined;
   return {
     event: state.event,
     subject: claims?.sub ?? state.subject,

@@ -28,7 +28,10 @@ interface LoginRequest {
 export function registerAuthRoutes(
   fastify: FastifyInstance,
   context: GatewayContext,
-  signed: { onRequest: (request: FastifyRequest) => Promise<void>; preHandler: (request: FastifyRequest) => Promise<void> },
+  signed: {
+    onRequest: (request: FastifyRequest) => Promise<void>;
+    preHandler: (request: FastifyRequest) => Promise<void>;
+  },
   state: (request: FastifyRequest) => RequestState,
 ): void {
   fastify.post('/auth/login', async (request, reply) => {
@@ -38,7 +41,10 @@ export function registerAuthRoutes(
     requestState.subject = login.username;
 
     const origin = request.headers.origin;
-    if (origin !== undefined && !context.origins().some((candidate) => candidate.origin === origin)) {
+    if (
+      origin !== undefined &&
+      !context.origins().some((candidate) => candidate.origin === origin)
+    ) {
       throw new RampartError('origin_rejected');
     }
     const retryAfter = context.loginLimiter.retryAfter(login.username);
@@ -78,7 +84,8 @@ export function registerAuthRoutes(
     requestState.sessionId = sessionId;
     await recordAudit(context, auditFields(request, requestState, { outcome: 'success' }));
 
-    if (login.client === 'browser') setSessionCookie(reply, token, context.config.sessionTtlSeconds);
+    if (login.client === 'browser')
+      setSessionCookie(reply, token, context.config.sessionTtlSeconds);
     const body = {
       sessionId,
       serverPublicKey: handshake.serverPublicKey,
@@ -95,50 +102,79 @@ export function registerAuthRoutes(
     return reply.code(200).header('cache-control', 'no-store').send(body);
   });
 
-  fastify.post('/auth/refresh', { onRequest: signed.onRequest, preHandler: signed.preHandler }, async (request, reply) => {
-    const requestState = state(request);
-    const auth = requestState.auth;
-    const claims = auth?.claims;
-    if (claims === undefined) throw new RampartError('token_missing');
+  fastify.post(
+    '/auth/refresh',
+    { onRequest: signed.onRequest, preHandler: signed.preHandler },
+    async (request, reply) => {
+      const requestState = state(request);
+      const auth = requestState.auth;
+      const claims = auth?.claims;
+      if (claims === undefined) throw new RampartError('token_missing');
 
-    const now = Math.floor(Date.now() / 1000);
-    const renewed: SessionClaims = { ...claims, iat: now, exp: Math.min(now + context.config.tokenTtlSeconds, claims.sexp) };
-    const token = await sealSessionToken(renewed, context.keys.tokens);
-    await recordAudit(context, auditFields(request, requestState, { outcome: 'success' }));
+      const now = Math.floor(Date.now() / 1000);
+      const renewed: SessionClaims = {
+        ...claims,
+        iat: now,
+        exp: Math.min(now + context.config.tokenTtlSeconds, claims.sexp),
+      };
+      const token = await sealSessionToken(renewed, context.keys.tokens);
+      await recordAudit(context, auditFields(request, requestState, { outcome: 'success' }));
 
-    if (auth?.tokenSource === 'cookie') setSessionCookie(reply, token, claims.sexp - now);
-    const body = {
-      expiresAt: renewed.exp,
-      sessionExpiresAt: renewed.sexp,
-      serverTime: now,
-      ...(auth?.tokenSource === 'authorization' ? { token } : {}),
-    };
-    reply.header('cache-control', 'no-store');
-    return sendWithSignature(reply, auth, 200, 'application/json', Buffer.from(JSON.stringify(body)));
-  });
+      if (auth?.tokenSource === 'cookie') setSessionCookie(reply, token, claims.sexp - now);
+      const body = {
+        expiresAt: renewed.exp,
+        sessionExpiresAt: renewed.sexp,
+        serverTime: now,
+        ...(auth?.tokenSource === 'authorization' ? { token } : {}),
+      };
+      reply.header('cache-control', 'no-store');
+      return sendWithSignature(
+        reply,
+        auth,
+        200,
+        'application/json',
+        Buffer.from(JSON.stringify(body)),
+      );
+    },
+  );
 
-  fastify.post('/auth/logout', { onRequest: signed.onRequest, preHandler: signed.preHandler }, async (request, reply) => {
-    const requestState = state(request);
-    const auth = requestState.auth;
-    const claims = auth?.claims;
-    if (claims === undefined) throw new RampartError('token_missing');
+  fastify.post(
+    '/auth/logout',
+    { onRequest: signed.onRequest, preHandler: signed.preHandler },
+    async (request, reply) => {
+      const requestState = state(request);
+      const auth = requestState.auth;
+      const claims = auth?.claims;
+      if (claims === undefined) throw new RampartError('token_missing');
 
-    // Every token of this session expires within one token lifetime from now, so the
-    // revocation need not be kept longer than that.
-    const now = Math.floor(Date.now() / 1000);
-    try {
-      await context.replayStore.revokeSession(claims.sid, now + context.config.tokenTtlSeconds);
-    } catch (error) {
-      context.logger.error({ err: error }, 'replay store failed during logout');
-      throw new RampartError('store_unavailable');
-    }
-    await recordAudit(context, auditFields(request, requestState, { outcome: 'success' }));
+      // Every token of this session expires within one token lifetime from now, so the
+      // revocation need not be kept longer than that.
+      const now = Math.floor(Date.now() / 1000);
+      try {
+        await context.replayStore.revokeSession(claims.sid, now + context.config.tokenTtlSeconds);
+      } catch (error) {
+        context.logger.error({ err: error }, 'replay store failed during logout');
+        throw new RampartError('store_unavailable');
+      }
+      await recordAudit(context, auditFields(request, requestState, { outcome: 'success' }));
 
-    if (auth?.tokenSource === 'cookie') {
-      reply.clearCookie(SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'strict' });
-    }
-    return sendWithSignature(reply, auth, 200, 'application/json', Buffer.from(JSON.stringify({ loggedOut: true })));
-  });
+      if (auth?.tokenSource === 'cookie') {
+        reply.clearCookie(SESSION_COOKIE, {
+          path: '/',
+          secure: true,
+          httpOnly: true,
+          sameSite: 'strict',
+        });
+      }
+      return sendWithSignature(
+        reply,
+        auth,
+        200,
+        'application/json',
+        Buffer.from(JSON.stringify({ loggedOut: true })),
+      );
+    },
+  );
 }
 
 function setSessionCookie(reply: FastifyReply, token: string, maxAgeSeconds: number): void {
@@ -169,14 +205,21 @@ function parseLogin(raw: unknown): LoginRequest {
     }
   }
   if (typeof body !== 'object' || body === null) throw new RampartError('request_malformed');
-  const { username, password, clientPublicKey, client = 'native' } = body as Record<string, unknown>;
+  const {
+    username,
+    password,
+    clientPublicKey,
+    client = 'native',
+  } = body as Record<string, unknown>;
   if (typeof username !== 'string' || username.length === 0 || username.length > 128) {
     throw new RampartError('request_malformed', { field: 'username' });
   }
   if (typeof password !== 'string' || password.length === 0 || password.length > 1024) {
     throw new RampartError('request_malformed', { field: 'password' });
   }
-  if (typeof clientPublicKey !== 'string') throw new RampartError('handshake_invalid', { field: 'clientPublicKey' });
-  if (client !== 'browser' && client !== 'native') throw new RampartError('request_malformed', { field: 'client' });
+  if (typeof clientPublicKey !== 'string')
+    throw new RampartError('handshake_invalid', { field: 'clientPublicKey' });
+  if (client !== 'browser' && client !== 'native')
+    throw new RampartError('request_malformed', { field: 'client' });
   return { username, password, clientPublicKey, client };
 }

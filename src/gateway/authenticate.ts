@@ -9,7 +9,13 @@ import { checkContentDigest } from '../signature/content-digest.js';
 import { combinedFieldValue, type SignableRequest } from '../signature/message.js';
 import { parseSignature, type ParsedSignature } from '../signature/signature-input.js';
 import { checkParsedSignature, checkSignatureParams } from '../signature/verify.js';
-import { clientPolicy, requestHasBody, resolveOrigin, signableRequest, UNSAFE_METHODS } from './client-signature.js';
+import {
+  clientPolicy,
+  requestHasBody,
+  resolveOrigin,
+  signableRequest,
+  UNSAFE_METHODS,
+} from './client-signature.js';
 import type { GatewayContext } from './gateway-context.js';
 
 /** Name of the session cookie; the `__Host-` prefix pins it to this origin, path `/`, Secure. */
@@ -48,7 +54,8 @@ export async function authenticateHeaders(
   if (needsIdempotencyKey) {
     const key = combinedFieldValue(auth.signable.headers, 'idempotency-key');
     if (key === undefined) throw new RampartError('idempotency_key_missing');
-    if (!/^[\x21-\x7e]{1,255}$/.test(key)) throw new RampartError('request_malformed', { field: 'idempotency-key' });
+    if (!/^[\x21-\x7e]{1,255}$/.test(key))
+      throw new RampartError('request_malformed', { field: 'idempotency-key' });
   }
 
   const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
@@ -59,7 +66,8 @@ export async function authenticateHeaders(
   } catch (error) {
     // The clock_skew answer is signed with the session key when the token opens, so that a
     // network attacker cannot feed the client a false server time.
-    if (error instanceof RampartError && error.code === 'clock_skew') await openTokenQuietly(request, context, auth, now);
+    if (error instanceof RampartError && error.code === 'clock_skew')
+      await openTokenQuietly(request, context, auth, now);
     throw error;
   }
 
@@ -107,18 +115,26 @@ export async function authenticateBody(
   try {
     // Remember the nonce for as long as any signature that carries it could still pass the
     // time window: created may be maxFuture ahead and is accepted until maxAge old.
-    fresh = await context.replayStore.claimNonce(claims.sid, signature.params.nonce as string, maxAgeSeconds + maxFutureSeconds + 1);
+    fresh = await context.replayStore.claimNonce(
+      claims.sid,
+      signature.params.nonce as string,
+      maxAgeSeconds + maxFutureSeconds + 1,
+    );
   } catch (error) {
     throw storeError(error, context);
   }
   if (!fresh) throw new RampartError('nonce_replayed');
 
-  if (auth.tokenSource === 'cookie' && UNSAFE_METHODS.has(request.method)) checkOrigin(request, context);
+  if (auth.tokenSource === 'cookie' && UNSAFE_METHODS.has(request.method))
+    checkOrigin(request, context);
   auth.verified = true;
 }
 
 /** Starts the authentication state for `request`; rejects a Host that is not configured. */
-export function beginAuthentication(request: FastifyRequest, context: GatewayContext): RequestAuthentication {
+export function beginAuthentication(
+  request: FastifyRequest,
+  context: GatewayContext,
+): RequestAuthentication {
   const origin = resolveOrigin(request, context.origins(), context.config.trustedProxies);
   return { origin, signable: signableRequest(request, origin), verified: false };
 }
@@ -168,7 +184,8 @@ function checkOrigin(request: FastifyRequest, context: GatewayContext): void {
   const origin = request.headers.origin;
   const allowed = context.origins().some((candidate) => candidate.origin === origin);
   const site = request.headers['sec-fetch-site'];
-  if (!allowed || (site !== undefined && site !== 'same-origin')) throw new RampartError('origin_rejected');
+  if (!allowed || (site !== undefined && site !== 'same-origin'))
+    throw new RampartError('origin_rejected');
 }
 
 function storeError(error: unknown, context: GatewayContext): RampartError {

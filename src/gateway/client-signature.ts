@@ -16,7 +16,10 @@ export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * needs the digest of zero bytes; no `Content-Length` and no `Transfer-Encoding` is no body.
  */
 export function requestHasBody(request: FastifyRequest): boolean {
-  return request.headers['content-length'] !== undefined || request.headers['transfer-encoding'] !== undefined;
+  return (
+    request.headers['content-length'] !== undefined ||
+    request.headers['transfer-encoding'] !== undefined
+  );
 }
 
 /** The signature policy the gateway applies to one client request. */
@@ -45,7 +48,11 @@ export function clientPolicy(
  *
  * @throws RampartError `host_rejected`
  */
-export function resolveOrigin(request: FastifyRequest, origins: readonly URL[], trustedProxies: readonly string[]): URL {
+export function resolveOrigin(
+  request: FastifyRequest,
+  origins: readonly URL[],
+  trustedProxies: readonly string[],
+): URL {
   const fromProxy = trustedProxies.includes(request.socket.remoteAddress ?? '');
   const forwardedHost = fromProxy ? singleHeader(request, 'x-forwarded-host') : undefined;
   const forwardedProto = fromProxy ? singleHeader(request, 'x-forwarded-proto') : undefined;
@@ -53,7 +60,8 @@ export function resolveOrigin(request: FastifyRequest, origins: readonly URL[], 
   const scheme = forwardedProto?.toLowerCase();
 
   const origin = origins.find(
-    (candidate) => candidate.host === host && (scheme === undefined || candidate.protocol === `${scheme}:`),
+    (candidate) =>
+      candidate.host === host && (scheme === undefined || candidate.protocol === `${scheme}:`),
   );
   if (origin === undefined) throw new RampartError('host_rejected');
   return origin;

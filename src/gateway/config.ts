@@ -11,7 +11,10 @@ const routeSchema = z
     /** Path pattern: literal segments and `:name` segments, e.g. `/api/accounts/:id`. */
     path: z
       .string()
-      .regex(/^(\/(:[A-Za-z][A-Za-z0-9_]*|[A-Za-z0-9._~-]+))+$|^\/$/, 'must be a path pattern such as /api/accounts/:id'),
+      .regex(
+        /^(\/(:[A-Za-z][A-Za-z0-9_]*|[A-Za-z0-9._~-]+))+$|^\/$/,
+        'must be a path pattern such as /api/accounts/:id',
+      ),
     service: z.string().min(1),
     /** Permission the session must carry; the service makes the finer decisions. */
     permission: z.string().min(1),
@@ -45,7 +48,12 @@ export const configSchema = z
     keysFile: z.string().default('var/keys.json'),
     dataDir: z.string().default('var'),
     tokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
-    sessionTtlSeconds: z.number().int().min(60).max(7 * 24 * 3600).default(8 * 3600),
+    sessionTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600)
+      .default(8 * 3600),
     signature: z
       .object({
         maxAgeSeconds: z.number().int().min(1).max(300).default(30),
@@ -54,7 +62,12 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    bodyLimitBytes: z.number().int().min(0).max(64 * 1024 * 1024).default(1024 * 1024),
+    bodyLimitBytes: z
+      .number()
+      .int()
+      .min(0)
+      .max(64 * 1024 * 1024)
+      .default(1024 * 1024),
     upstreamTimeoutMs: z.number().int().min(100).max(120_000).default(10_000),
     replay: z
       .object({ maxEntries: z.number().int().min(1000).default(1_000_000) })
@@ -134,14 +147,22 @@ export function loadConfigFile(path: string): GatewayConfig {
   try {
     input = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`configuration file ${path} is not valid JSON: ${(error as Error).message}`);
+    throw new ConfigError(
+      `configuration file ${path} is not valid JSON: ${(error as Error).message}`,
+    );
   }
   return parseConfig(input, dirname(resolve(path)));
 }
 
 /** Origins the gateway answers on: the configured ones, or the listen address and localhost. */
 export function publicOrigins(config: GatewayConfig, boundPort: number): URL[] {
-  if (config.publicOrigins !== undefined) return config.publicOrigins.map((origin) => new URL(origin));
-  const hosts = new Set([config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host, 'localhost']);
-  return [...hosts].map((host) => new URL(`http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`));
+  if (config.publicOrigins !== undefined)
+    return config.publicOrigins.map((origin) => new URL(origin));
+  const hosts = new Set([
+    config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host,
+    'localhost',
+  ]);
+  return [...hosts].map(
+    (host) => new URL(`http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`),
+  );
 }

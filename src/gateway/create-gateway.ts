@@ -53,7 +53,10 @@ export const REDACTED_LOG_PATHS = [
  *
  * @throws Error when keys are missing in production mode or a hop key named by a service is absent.
  */
-export async function createGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<Gateway> {
+export async function createGateway(
+  config: GatewayConfig,
+  overrides: GatewayOverrides = {},
+): Promise<Gateway> {
   const logger =
     overrides.logger === false
       ? pino({ level: 'silent' })
@@ -62,19 +65,31 @@ export async function createGateway(config: GatewayConfig, overrides: GatewayOve
   let keys = overrides.keys;
   if (keys === undefined) {
     const hopKeyIds = Object.values(config.services).map((service) => service.hopKeyId);
-    const ensured = ensureKeyFile(config.keysFile, { production: config.mode === 'production', hopKeyIds });
+    const ensured = ensureKeyFile(config.keysFile, {
+      production: config.mode === 'production',
+      hopKeyIds,
+    });
     if (ensured.created) {
-      logger.warn({ keysFile: config.keysFile }, 'created a development key file; use "rampart keygen" for production');
+      logger.warn(
+        { keysFile: config.keysFile },
+        'created a development key file; use "rampart keygen" for production',
+      );
     }
     keys = ensured.keys;
   }
 
   mkdirSync(config.dataDir, { recursive: true });
-  const replayStore = overrides.replayStore ?? new MemoryReplayStore({ maxEntries: config.replay.maxEntries });
-  const userStore = overrides.userStore ?? new SqliteUserStore(join(config.dataDir, 'users.sqlite'));
+  const replayStore =
+    overrides.replayStore ?? new MemoryReplayStore({ maxEntries: config.replay.maxEntries });
+  const userStore =
+    overrides.userStore ?? new SqliteUserStore(join(config.dataDir, 'users.sqlite'));
   const auditLog =
     overrides.auditLog ??
-    new SqliteAuditLog({ file: join(config.dataDir, 'audit.sqlite'), signingKey: keys.audit.privateKey, keyId: keys.audit.kid });
+    new SqliteAuditLog({
+      file: join(config.dataDir, 'audit.sqlite'),
+      signingKey: keys.audit.privateKey,
+      keyId: keys.audit.kid,
+    });
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyInstance['log'],
@@ -87,7 +102,9 @@ export async function createGateway(config: GatewayConfig, overrides: GatewayOve
     frameworkErrors: (error, request, reply) => {
       // Fastify rejects a malformed URL before any hook runs; answer with the same code the
       // path guard uses.
-      const rejection = new RampartError(error.code === 'FST_ERR_BAD_URL' ? 'path_invalid' : 'request_malformed');
+      const rejection = new RampartError(
+        error.code === 'FST_ERR_BAD_URL' ? 'path_invalid' : 'request_malformed',
+      );
       void (reply as FastifyReply)
         .code(rejection.status)
         .header('content-type', PROBLEM_CONTENT_TYPE)

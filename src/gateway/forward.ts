@@ -24,7 +24,9 @@ export function buildUpstreams(config: GatewayConfig, keys: RampartKeys): Map<st
   for (const [name, service] of Object.entries(config.services)) {
     const key = keys.hop.get(service.hopKeyId);
     if (key === undefined) {
-      throw new Error(`option "services.${name}.hopKeyId": key "${service.hopKeyId}" is not in the key file`);
+      throw new Error(
+        `option "services.${name}.hopKeyId": key "${service.hopKeyId}" is not in the key file`,
+      );
     }
     upstreams.set(name, {
       name,
@@ -40,7 +42,12 @@ export function buildUpstreams(config: GatewayConfig, keys: RampartKeys): Map<st
 // signatures, identity claims, hop-by-hop headers and whatever the client invents.
 const FORWARDED_REQUEST_HEADERS = ['content-type', 'accept', 'accept-language', 'idempotency-key'];
 // Response headers that pass back. Set-Cookie, Location and upstream signatures never do.
-const FORWARDED_RESPONSE_HEADERS = ['content-type', 'cache-control', 'retry-after', 'idempotent-replayed'];
+const FORWARDED_RESPONSE_HEADERS = [
+  'content-type',
+  'cache-control',
+  'retry-after',
+  'idempotent-replayed',
+];
 const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
 
 /** What came back from a service, already read and filtered. */
@@ -84,7 +91,13 @@ export async function forwardRequest(options: ForwardOptions): Promise<UpstreamR
   });
   headers['rampart-request-id'] = options.requestId;
   signHopRequest(
-    { method: options.method, origin: options.upstream.origin, target: options.target, headers, body: options.body },
+    {
+      method: options.method,
+      origin: options.upstream.origin,
+      target: options.target,
+      headers,
+      body: options.body,
+    },
     options.upstream.credentials,
   );
 

@@ -17,8 +17,10 @@ export function assertCanonicalTarget(target: string): void {
 
   // Only unreserved, sub-delims, ":", "@", "/" and well-formed "%XX" may appear in a path
   // (RFC 3986 section 3.3); anything else, including "\" and controls, is rejected.
-  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/.test(path)) throw new RampartError('path_invalid');
-  if (/%(?:2[fF]|5[cC]|25|[01][0-9A-Fa-f]|7[fF]|2[eE])/.test(path)) throw new RampartError('path_invalid');
+  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/.test(path))
+    throw new RampartError('path_invalid');
+  if (/%(?:2[fF]|5[cC]|25|[01][0-9A-Fa-f]|7[fF]|2[eE])/.test(path))
+    throw new RampartError('path_invalid');
 
   const segments = path.split('/').slice(1);
   for (const [index, segment] of segments.entries()) {
@@ -28,5 +30,6 @@ export function assertCanonicalTarget(target: string): void {
   }
 
   // The query travels as signed; it only has to be free of controls, spaces and fragments.
-  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(query)) throw new RampartError('path_invalid');
+  if (!/^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/.test(query))
+    throw new RampartError('path_invalid');
 }

@@ -27,14 +27,19 @@ const API_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
  * route that verifies, authorizes and forwards the configured API routes. A team may add its own
  * routes next to it; they are not signature-checked unless they use the same hooks.
  */
-export async function rampartGateway(fastify: FastifyInstance, context: GatewayContext & { upstreams: Map<string, Upstream> }): Promise<void> {
+export async function rampartGateway(
+  fastify: FastifyInstance,
+  context: GatewayContext & { upstreams: Map<string, Upstream> },
+): Promise<void> {
   await fastify.register(cookie);
   fastify.decorateRequest('rampart', null);
 
   // Bodies stay raw bytes: the digest is checked over exactly what arrived, and the same
   // bytes are forwarded.
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body),
+  );
 
   fastify.addHook('onRequest', async (request) => {
     request.rampart = { requestId: randomUUID(), startedAt: Date.now(), event: 'request' };
@@ -45,7 +50,8 @@ export async function rampartGateway(fastify: FastifyInstance, context: GatewayC
   const signedRoute = (requireIdempotencyKey: boolean) => ({
     onRequest: async (request: FastifyRequest) => {
       const requestState = state(request);
-      if (request.url.startsWith('/auth/')) requestState.event = request.url === '/auth/refresh' ? 'refresh' : 'logout';
+      if (request.url.startsWith('/auth/'))
+        requestState.event = request.url === '/auth/refresh' ? 'refresh' : 'logout';
       requestState.auth = beginAuthentication(request, context);
       await authenticateHeaders(request, context, requestState.auth, { requireIdempotencyKey });
     },
@@ -56,7 +62,9 @@ export async function rampartGateway(fastify: FastifyInstance, context: GatewayC
     },
   });
 
-  fastify.setErrorHandler(async (error, request, reply) => sendRejection(context, error, request, reply));
+  fastify.setErrorHandler(async (error, request, reply) =>
+    sendRejection(context, error, request, reply),
+  );
   fastify.setNotFoundHandler(async (request, reply) =>
     sendRejection(context, new RampartError('route_not_found'), request, reply),
   );
@@ -64,7 +72,11 @@ export async function rampartGateway(fastify: FastifyInstance, context: GatewayC
   fastify.get('/healthz', async () => ({ status: 'ok' }));
   fastify.get('/readyz', async (_request, reply) => {
     try {
-      await Promise.all([context.replayStore.ping(), context.userStore.ping(), context.auditLog.ping()]);
+      await Promise.all([
+        context.replayStore.ping(),
+        context.userStore.ping(),
+        context.auditLog.ping(),
+      ]);
     } catch (error) {
       context.logger.warn({ err: error }, 'readiness check failed');
       throw new RampartError('store_unavailable');
@@ -92,7 +104,8 @@ export async function rampartGateway(fastify: FastifyInstance, context: GatewayC
       const requestState = state(request);
       const route = context.routes.match(request.method, request.url.split('?')[0] as string);
       const permissions = requestState.auth?.claims?.permissions ?? [];
-      if (route === undefined || !permissions.includes(route.permission)) throw new RampartError('permission_denied');
+      if (route === undefined || !permissions.includes(route.permission))
+        throw new RampartError('permission_denied');
     },
     handler: async (request, reply) => forward(context, request, reply),
   });
@@ -106,7 +119,8 @@ async function forward(
   const requestState = request.rampart as RequestState;
   const auth = requestState.auth;
   const upstream = context.upstreams.get(requestState.service ?? '');
-  if (auth?.claims === undefined || upstream === undefined) throw new RampartError('internal_error');
+  if (auth?.claims === undefined || upstream === undefined)
+    throw new RampartError('internal_error');
 
   // A state change is recorded as allowed before it is forwarded: if the audit store cannot
   // take the entry, nothing moves.
@@ -125,13 +139,22 @@ async function forward(
     timeoutMs: context.config.upstreamTimeoutMs,
   });
 
-  await recordAudit(context, auditFields(request, requestState, { outcome: 'allowed', upstreamStatus: response.status }));
+  await recordAudit(
+    context,
+    auditFields(request, requestState, { outcome: 'allowed', upstreamStatus: response.status }),
+  );
 
   for (const [name, value] of Object.entries(response.headers)) {
     if (name !== 'content-type') reply.header(name, value);
   }
   reply.header('rampart-request-id', requestState.requestId);
-  return sendWithSignature(reply, auth, response.status, response.headers['content-type'], response.body);
+  return sendWithSignature(
+    reply,
+    auth,
+    response.status,
+    response.headers['content-type'],
+    response.body,
+  );
 }
 
 async function sendRejection(
@@ -141,21 +164,46 @@ async function sendRejection(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const error = toRampartError(thrown);
-  const requestState = request.rampart ?? { requestId: randomUUID(), startedAt: Date.now(), event: 'request' as const };
+  const requestState = request.rampart ?? {
+    requestId: randomUUID(),
+    startedAt: Date.now(),
+    event: 'request' as const,
+  };
   if (error.status >= 500) {
-    context.logger.error({ err: thrown, requestId: requestState.requestId, code: error.code }, 'request failed');
+    context.logger.error(
+      { err: thrown, requestId: requestState.requestId, code: error.code },
+      'request failed',
+    );
   } else {
-    context.logger.info({ requestId: requestState.requestId, code: error.code, keyid: requestState.auth?.claims?.sid }, 'request rejected');
+    context.logger.info(
+      {
+        requestId: requestState.requestId,
+        code: error.code,
+        keyid: requestState.auth?.claims?.sid,
+      },
+      'request rejected',
+    );
   }
 
   const outcome = requestState.event === 'request' ? 'rejected' : 'failure';
   try {
-    await context.auditLog.append(auditFields(request, requestState, { outcome, code: error.code }));
+    await context.auditLog.append(
+      auditFields(request, requestState, { outcome, code: error.code }),
+    );
   } catch (auditError) {
-    context.logger.error({ err: auditError, requestId: requestState.requestId }, 'audit append failed for a rejection');
+    context.logger.error(
+      { err: auditError, requestId: requestState.requestId },
+      'audit append failed for a rejection',
+    );
   }
 
   reply.header('rampart-request-id', requestState.requestId);
   const body = problemBody(reply, error, requestState.requestId);
-  return sendWithSignature(reply, requestState.auth, error.status, reply.getHeader('content-type') as string, Buffer.from(body));
+  return sendWithSignature(
+    reply,
+    requestState.auth,
+    error.status,
+    reply.getHeader('content-type') as string,
+    Buffer.from(body),
+  );
 }

@@ -8,7 +8,8 @@ export function toRampartError(error: unknown): RampartError {
   const status = (error as { statusCode?: number }).statusCode;
   if (status === 413) return new RampartError('body_too_large');
   if (status === 415) return new RampartError('media_type_unsupported');
-  if (status !== undefined && status >= 400 && status < 500) return new RampartError('request_malformed');
+  if (status !== undefined && status >= 400 && status < 500)
+    return new RampartError('request_malformed');
   return new RampartError('internal_error');
 }
 

@@ -39,7 +39,13 @@ export function sendWithSignature(
 
     const signed = signMessage(
       { status, headers, request: auth.signable },
-      { key: auth.sessionKey, keyid: auth.claims.sid, label: RESPONSE_LABEL, tag: RESPONSE_TAG, components },
+      {
+        key: auth.sessionKey,
+        keyid: auth.claims.sid,
+        label: RESPONSE_LABEL,
+        tag: RESPONSE_TAG,
+        components,
+      },
     );
     reply.header('signature-input', signed.signatureInput);
     reply.header('signature', signed.signature);

@@ -42,7 +42,13 @@ export class RouteTable {
       if (route.method !== method || route.segments.length !== segments.length) continue;
       const params = matchSegments(route.segments, segments);
       if (params !== undefined) {
-        return { method, pattern: route.pattern, service: route.service, permission: route.permission, params };
+        return {
+          method,
+          pattern: route.pattern,
+          service: route.service,
+          permission: route.permission,
+          params,
+        };
       }
     }
     return undefined;

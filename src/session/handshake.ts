@@ -52,7 +52,11 @@ export function acceptHandshake(clientPublicKey: string, sessionId: string): Ser
 }
 
 /** Derives the session key both sides compute from the ECDH shared secret. */
-export function deriveSessionKey(sharedSecret: Uint8Array, salt: Uint8Array, sessionId: string): Buffer {
+export function deriveSessionKey(
+  sharedSecret: Uint8Array,
+  salt: Uint8Array,
+  sessionId: string,
+): Buffer {
   const info = `${PROTOCOL_VERSION} session-key ${sessionId}`;
   return Buffer.from(hkdfSync('sha256', sharedSecret, salt, info, SESSION_KEY_BYTES));
 }

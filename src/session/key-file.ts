@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -26,7 +32,11 @@ const keyFileSchema = z.object({
   version: z.literal(1),
   tokenKeys: z.array(z.object({ kid: z.string().min(1), key: base64url })).min(1),
   hopKeys: z.record(z.string().min(1), base64url),
-  auditKey: z.object({ kid: z.string().min(1), privateKeyPem: z.string(), publicKeyPem: z.string() }),
+  auditKey: z.object({
+    kid: z.string().min(1),
+    privateKeyPem: z.string(),
+    publicKeyPem: z.string(),
+  }),
 });
 
 /** The JSON layout of a key file. The first token key is the one that seals new tokens. */
@@ -38,7 +48,12 @@ export function generateKeyFile(hopKeyIds: readonly string[]): KeyFile {
   const audit = generateKeyPairSync('ed25519');
   return {
     version: 1,
-    tokenKeys: [{ kid: `token-${stamp}-${randomBytes(3).toString('hex')}`, key: randomBytes(32).toString('base64url') }],
+    tokenKeys: [
+      {
+        kid: `token-${stamp}-${randomBytes(3).toString('hex')}`,
+        key: randomBytes(32).toString('base64url'),
+      },
+    ],
     hopKeys: Object.fromEntries(hopKeyIds.map((id) => [id, randomBytes(32).toString('base64url')])),
     auditKey: {
       kid: `audit-${stamp}-${randomBytes(3).toString('hex')}`,
@@ -68,14 +83,17 @@ export function loadKeyFile(path: string): RampartKeys {
   const parsed = keyFileSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`key file ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`);
+    throw new Error(
+      `key file ${path}: ${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`,
+    );
   }
   const file = parsed.data;
 
   const byKid = new Map<string, Uint8Array>();
   for (const { kid, key } of file.tokenKeys) {
     const bytes = Buffer.from(key, 'base64url');
-    if (bytes.length !== 32) throw new Error(`key file ${path}: token key ${kid} must be 32 bytes, has ${bytes.length}`);
+    if (bytes.length !== 32)
+      throw new Error(`key file ${path}: token key ${kid} must be 32 bytes, has ${bytes.length}`);
     byKid.set(kid, bytes);
   }
   const first = file.tokenKeys[0] as { kid: string };
@@ -84,7 +102,9 @@ export function loadKeyFile(path: string): RampartKeys {
   for (const [id, key] of Object.entries(file.hopKeys)) {
     const bytes = Buffer.from(key, 'base64url');
     if (bytes.length < MIN_HMAC_KEY_BYTES) {
-      throw new Error(`key file ${path}: hop key ${id} must be at least ${MIN_HMAC_KEY_BYTES} bytes, has ${bytes.length}`);
+      throw new Error(
+        `key file ${path}: hop key ${id} must be at least ${MIN_HMAC_KEY_BYTES} bytes, has ${bytes.length}`,
+      );
     }
     hop.set(id, bytes);
   }
@@ -114,7 +134,9 @@ export function ensureKeyFile(
 ): { keys: RampartKeys; created: boolean } {
   if (existsSync(path)) return { keys: loadKeyFile(path), created: false };
   if (options.production) {
-    throw new Error(`key file ${path} does not exist; create it with "rampart keygen --out ${path}"`);
+    throw new Error(
+      `key file ${path} does not exist; create it with "rampart keygen --out ${path}"`,
+    );
   }
   writeKeyFile(path, generateKeyFile(options.hopKeyIds));
   return { keys: loadKeyFile(path), created: true };

@@ -37,12 +37,23 @@ export class SqliteUserStore implements UserStore {
   async findByUsername(username: string): Promise<UserRecord | undefined> {
     const row = this.#db
       .prepare('SELECT id, username, password_hash, roles FROM users WHERE username = ?')
-      .get(username) as { id: string; username: string; password_hash: string; roles: string } | undefined;
+      .get(username) as
+      { id: string; username: string; password_hash: string; roles: string } | undefined;
     if (row === undefined) return undefined;
-    return { id: row.id, username: row.username, passwordHash: row.password_hash, roles: JSON.parse(row.roles) };
+    return {
+      id: row.id,
+      username: row.username,
+      passwordHash: row.password_hash,
+      roles: JSON.parse(row.roles),
+    };
   }
 
-  async upsert(user: { id: string; username: string; password: string; roles: string[] }): Promise<void> {
+  async upsert(user: {
+    id: string;
+    username: string;
+    password: string;
+    roles: string[];
+  }): Promise<void> {
     const passwordHash = await hashPassword(user.password);
     this.#db
       .prepare(

@@ -1,4 +1,11 @@
-import { createHmac, createSecretKey, sign, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 import { RampartError } from '../errors.js';
 

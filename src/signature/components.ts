@@ -30,7 +30,10 @@ export interface ComponentIdentifier {
 }
 
 /** Builds a component identifier from a name and optional parameters. */
-export function component(name: string, params: Record<string, BareItem> = {}): ComponentIdentifier {
+export function component(
+  name: string,
+  params: Record<string, BareItem> = {},
+): ComponentIdentifier {
   return { name, params: new Map(Object.entries(params)) };
 }
 
@@ -74,9 +77,13 @@ export function componentValue(
   return fieldValue(id, target.headers);
 }
 
-function derivedValue(id: ComponentIdentifier, message: SignableRequest | SignableResponse): string {
+function derivedValue(
+  id: ComponentIdentifier,
+  message: SignableRequest | SignableResponse,
+): string {
   if (id.name === '@status') {
-    if (!('status' in message)) throw new RampartError('signature_component_unsupported', { field: id.name });
+    if (!('status' in message))
+      throw new RampartError('signature_component_unsupported', { field: id.name });
     // Section 2.2.9: the three-digit status code.
     return String(message.status).padStart(3, '0');
   }
@@ -116,7 +123,8 @@ function derivedValue(id: ComponentIdentifier, message: SignableRequest | Signab
  */
 function queryParamValue(id: ComponentIdentifier, query: string | undefined): string {
   const name = id.params.get('name');
-  if (typeof name !== 'string') throw new RampartError('signature_component_unsupported', { field: id.name });
+  if (typeof name !== 'string')
+    throw new RampartError('signature_component_unsupported', { field: id.name });
   const values = new URLSearchParams(query ?? '').getAll(decodeFormComponent(name));
   if (values.length !== 1) {
     // A repeated parameter cannot be covered by a single component value (section 2.2.8).
@@ -150,13 +158,15 @@ function fieldValue(id: ComponentIdentifier, headers: HeaderFields): string {
   if (bs) {
     // Section 2.1.3: each field line wrapped as a byte sequence, joined as an sf list.
     const lines = fieldLines(headers, id.name);
-    if (lines.length === 0) throw new RampartError('signature_component_missing', { field: id.name });
+    if (lines.length === 0)
+      throw new RampartError('signature_component_missing', { field: id.name });
     const encoder = new TextEncoder();
     return lines.map((line) => serializeByteSequence(encoder.encode(line.trim()))).join(', ');
   }
 
   const value = combinedFieldValue(headers, id.name);
-  if (value === undefined) throw new RampartError('signature_component_missing', { field: id.name });
+  if (value === undefined)
+    throw new RampartError('signature_component_missing', { field: id.name });
   if (key !== undefined) return dictionaryMemberValue(id.name, value, key);
   if (sf) return reserializeStructured(id.name, value);
   return value;
@@ -170,7 +180,8 @@ function dictionaryMemberValue(name: string, value: string, key: string): string
   } catch {
     throw new RampartError('signature_component_missing', { field: name });
   }
-  if (member === undefined) throw new RampartError('signature_component_missing', { field: `${name};key="${key}"` });
+  if (member === undefined)
+    throw new RampartError('signature_component_missing', { field: `${name};key="${key}"` });
   return Array.isArray(member[0])
     ? serializeList([member as [Item[], Parameters]])
     : serializeItem(member as Item);
@@ -191,7 +202,8 @@ const STRUCTURED_TYPES: Record<string, 'dictionary' | 'list' | 'item'> = {
 
 function reserializeStructured(name: string, value: string): string {
   const type = STRUCTURED_TYPES[name];
-  if (type === undefined) throw new RampartError('signature_component_unsupported', { field: name });
+  if (type === undefined)
+    throw new RampartError('signature_component_unsupported', { field: name });
   try {
     if (type === 'dictionary') return serializeDictionary(parseDictionary(value));
     if (type === 'list') return serializeList(parseList(value));

@@ -25,7 +25,8 @@ export function buildSignatureBase(
     }
     const value = componentValue(id, message);
     // Section 2.5: a value containing a newline cannot be represented in the base.
-    if (/[\r\n]/.test(value)) throw new RampartError('signature_component_unsupported', { field: id.name });
+    if (/[\r\n]/.test(value))
+      throw new RampartError('signature_component_unsupported', { field: id.name });
     lines.push(`${serializeComponent(id)}: ${value}`);
   }
   lines.push(`"@signature-params": ${serializeSignatureParams(components, params)}`);

@@ -60,7 +60,10 @@ export interface SignatureSelector {
  *   when a field is not a valid dictionary of the right shape or the selection is ambiguous,
  *   `signature_params_invalid` when a known parameter has the wrong type.
  */
-export function parseSignature(headers: HeaderFields, selector: SignatureSelector = {}): ParsedSignature {
+export function parseSignature(
+  headers: HeaderFields,
+  selector: SignatureSelector = {},
+): ParsedSignature {
   const inputValue = combinedFieldValue(headers, 'signature-input');
   const signatureValue = combinedFieldValue(headers, 'signature');
   if (inputValue === undefined && signatureValue === undefined) {
@@ -73,8 +76,10 @@ export function parseSignature(headers: HeaderFields, selector: SignatureSelecto
   }
 
   // Bounds keep parsing and base building cheap for a request nobody has authenticated yet.
-  if (inputValue.length > MAX_FIELD_LENGTH) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  if (signatureValue.length > MAX_FIELD_LENGTH) throw new RampartError('signature_malformed', { field: 'Signature' });
+  if (inputValue.length > MAX_FIELD_LENGTH)
+    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+  if (signatureValue.length > MAX_FIELD_LENGTH)
+    throw new RampartError('signature_malformed', { field: 'Signature' });
 
   const inputs = parseField(inputValue, 'Signature-Input');
   const signatures = parseField(signatureValue, 'Signature');
@@ -85,8 +90,10 @@ export function parseSignature(headers: HeaderFields, selector: SignatureSelecto
   if (input === undefined || signature === undefined) {
     throw new RampartError('signature_malformed', { field: 'Signature' });
   }
-  if (!Array.isArray(input[0])) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  if (!(signature[0] instanceof ArrayBuffer)) throw new RampartError('signature_malformed', { field: 'Signature' });
+  if (!Array.isArray(input[0]))
+    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+  if (!(signature[0] instanceof ArrayBuffer))
+    throw new RampartError('signature_malformed', { field: 'Signature' });
 
   if ((input[0] as Item[]).length > MAX_COMPONENTS) {
     throw new RampartError('signature_malformed', { field: 'Signature-Input' });
@@ -130,7 +137,8 @@ function selectLabel(
     candidates = candidates.filter((label) => inputs.get(label)?.[1].get('tag') === selector.tag);
     if (candidates.length === 0) throw new RampartError('signature_missing');
   }
-  if (candidates.length !== 1) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+  if (candidates.length !== 1)
+    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
   return candidates[0] as string;
 }
 
@@ -144,7 +152,9 @@ function toComponent(item: Item): ComponentIdentifier {
 
 function readParams(raw: Parameters): SignatureParams {
   const params: SignatureParams = {};
-  for (const [name, expected] of Object.entries(PARAM_TYPES) as Array<[keyof SignatureParams, string]>) {
+  for (const [name, expected] of Object.entries(PARAM_TYPES) as Array<
+    [keyof SignatureParams, string]
+  >) {
     const value: BareItem | undefined = raw.get(name);
     if (value === undefined) continue;
     const ok = expected === 'integer' ? Number.isInteger(value) : typeof value === 'string';
@@ -158,7 +168,10 @@ function readParams(raw: Parameters): SignatureParams {
  * Serializes the covered components and parameters as the inner list that is both the
  * `Signature-Input` member value and the `@signature-params` line (section 2.3).
  */
-export function serializeSignatureParams(components: ComponentIdentifier[], params: Parameters): string {
+export function serializeSignatureParams(
+  components: ComponentIdentifier[],
+  params: Parameters,
+): string {
   return serializeInnerList([components.map((id) => [id.name, id.params] as Item), params]);
 }
 

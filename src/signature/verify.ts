@@ -55,7 +55,11 @@ export function parseAndCheckSignature(
  *
  * @throws RampartError as {@link parseAndCheckSignature}, except the parsing codes.
  */
-export function checkSignatureParams(parsed: ParsedSignature, policy: VerificationPolicy, nowSeconds: number): void {
+export function checkSignatureParams(
+  parsed: ParsedSignature,
+  policy: VerificationPolicy,
+  nowSeconds: number,
+): void {
   const { params } = parsed;
 
   if (params.keyid === undefined || params.keyid === '') {
@@ -64,7 +68,10 @@ export function checkSignatureParams(parsed: ParsedSignature, policy: Verificati
   if (params.alg !== undefined && !policy.algorithms.includes(params.alg as AlgorithmName)) {
     throw new RampartError('algorithm_unsupported');
   }
-  if ((policy.requireNonce ?? true) && (params.nonce === undefined || !isValidNonce(params.nonce))) {
+  if (
+    (policy.requireNonce ?? true) &&
+    (params.nonce === undefined || !isValidNonce(params.nonce))
+  ) {
     throw new RampartError('signature_params_invalid', { field: 'nonce' });
   }
 
@@ -83,13 +90,15 @@ function checkTimeWindow(params: SignatureParams, policy: VerificationPolicy, no
   const maxFuture = policy.maxFutureSeconds ?? 5;
   const maxValidity = policy.maxValiditySeconds ?? 60;
 
-  if (params.created === undefined) throw new RampartError('signature_params_invalid', { field: 'created' });
+  if (params.created === undefined)
+    throw new RampartError('signature_params_invalid', { field: 'created' });
   if (params.created > now + maxFuture || params.created < now - maxAge) {
     throw new RampartError('clock_skew', { serverTime: now });
   }
 
   if (params.expires === undefined) {
-    if (policy.requireExpires ?? true) throw new RampartError('signature_params_invalid', { field: 'expires' });
+    if (policy.requireExpires ?? true)
+      throw new RampartError('signature_params_invalid', { field: 'expires' });
     return;
   }
   if (params.expires <= params.created || params.expires - params.created > maxValidity) {
@@ -102,7 +111,8 @@ function checkCoverage(components: ComponentIdentifier[], required: readonly str
   const covered = new Set(components.map(serializeComponent));
   for (const name of required) {
     const id = name.startsWith('"') ? name : JSON.stringify(name);
-    if (!covered.has(id)) throw new RampartError('signature_coverage_insufficient', { field: name });
+    if (!covered.has(id))
+      throw new RampartError('signature_coverage_insufficient', { field: name });
   }
 }
 
@@ -151,7 +161,8 @@ export function verifyMessage(
 
   const key = options.resolveKey(parsed.params.keyid as string);
   if (key === undefined) throw new RampartError('key_unknown');
-  if (!options.policy.algorithms.includes(key.algorithm)) throw new RampartError('algorithm_unsupported');
+  if (!options.policy.algorithms.includes(key.algorithm))
+    throw new RampartError('algorithm_unsupported');
 
   checkParsedSignature(message, parsed, key);
   return parsed;

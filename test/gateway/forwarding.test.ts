@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { RampartClient } from '../../src/client/rampart-client.js';
-import { startGatewayHarness, TEST_PASSWORD, type GatewayHarness } from '../helpers/gateway-harness.js';
+import {
+  startGatewayHarness,
+  TEST_PASSWORD,
+  type GatewayHarness,
+} from '../helpers/gateway-harness.js';
 import { sendRaw } from '../helpers/raw-http.js';
 import { loginSession, sendSigned } from '../helpers/signing-session.js';
 
@@ -24,7 +28,11 @@ describe('gateway forwarding', () => {
     const response = await client.fetch('/api/items/42?view=full');
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true, path: '/api/items/42?view=full', sub: 'u-alice' });
+    expect(await response.json()).toEqual({
+      ok: true,
+      path: '/api/items/42?view=full',
+      sub: 'u-alice',
+    });
     const call = harness.upstream.calls[before];
     expect(call?.url).toBe('/api/items/42?view=full');
     expect(call?.hopKeyId).toBe('gateway-echo');
@@ -38,7 +46,11 @@ describe('gateway forwarding', () => {
     await client.login('alice', TEST_PASSWORD);
     const before = harness.upstream.calls.length;
 
-    const response = await client.fetch('/api/items', { method: 'POST', body: { amount: '25.00' }, idempotencyKey: 'key-123' });
+    const response = await client.fetch('/api/items', {
+      method: 'POST',
+      body: { amount: '25.00' },
+      idempotencyKey: 'key-123',
+    });
 
     expect(response.status).toBe(200);
     const call = harness.upstream.calls[before];
@@ -50,7 +62,15 @@ describe('gateway forwarding', () => {
   it('strips credentials, client identity and hop-by-hop headers', async () => {
     const session = await loginSession(harness.url, 'alice', TEST_PASSWORD);
     const before = harness.upstream.calls.length;
-    const forged = Buffer.from(JSON.stringify({ sub: 'u-admin', sid: 'x', roles: ['admin'], permissions: ['admin:read'], requestId: 'r' })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({
+        sub: 'u-admin',
+        sid: 'x',
+        roles: ['admin'],
+        permissions: ['admin:read'],
+        requestId: 'r',
+      }),
+    ).toString('base64url');
 
     const response = await sendSigned(harness.url, session, {
       method: 'GET',
@@ -78,7 +98,11 @@ describe('gateway forwarding', () => {
   });
 
   it('never passes Set-Cookie or Location from the upstream', async () => {
-    harness.upstream.respond(() => ({ status: 200, body: { ok: true }, headers: { 'set-cookie': 'internal=1', location: 'http://10.0.0.5/' } }));
+    harness.upstream.respond(() => ({
+      status: 200,
+      body: { ok: true },
+      headers: { 'set-cookie': 'internal=1', location: 'http://10.0.0.5/' },
+    }));
     const client = new RampartClient({ baseUrl: harness.url });
     await client.login('alice', TEST_PASSWORD);
 
@@ -87,7 +111,10 @@ describe('gateway forwarding', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('set-cookie')).toBeNull();
     expect(response.headers.get('location')).toBeNull();
-    harness.upstream.respond((call) => ({ status: 200, body: { ok: true, path: call.url, sub: call.identity.sub } }));
+    harness.upstream.respond((call) => ({
+      status: 200,
+      body: { ok: true, path: call.url, sub: call.identity.sub },
+    }));
   });
 
   it('answers healthz and readyz', async () => {

@@ -43,8 +43,18 @@ export async function startGatewayHarness(overrides: Partial<GatewayConfigInput>
   );
 
   const userStore = new SqliteUserStore(join(dir, 'users.sqlite'));
-  await userStore.upsert({ id: 'u-alice', username: 'alice', password: TEST_PASSWORD, roles: ['customer'] });
-  await userStore.upsert({ id: 'u-tessa', username: 'tessa', password: TEST_PASSWORD, roles: ['teller'] });
+  await userStore.upsert({
+    id: 'u-alice',
+    username: 'alice',
+    password: TEST_PASSWORD,
+    roles: ['customer'],
+  });
+  await userStore.upsert({
+    id: 'u-tessa',
+    username: 'tessa',
+    password: TEST_PASSWORD,
+    roles: ['teller'],
+  });
 
   const gateway: Gateway = await createGateway(config, { keys, userStore, logger: false });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });

@@ -14,17 +14,30 @@ export interface RawResponse {
  */
 export function sendRaw(
   origin: string,
-  options: { method: string; target: string; headers?: Array<[string, string]>; body?: Uint8Array | string },
+  options: {
+    method: string;
+    target: string;
+    headers?: Array<[string, string]>;
+    body?: Uint8Array | string;
+  },
 ): Promise<RawResponse> {
   const url = new URL(origin);
   const lines = options.headers ?? [];
   // With header lines as an array Node adds no Host of its own, so add the origin's unless the
   // test sends one.
-  const flat: string[] = lines.some(([name]) => name.toLowerCase() === 'host') ? [] : ['host', url.host];
+  const flat: string[] = lines.some(([name]) => name.toLowerCase() === 'host')
+    ? []
+    : ['host', url.host];
   for (const [name, value] of lines) flat.push(name, value);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: url.hostname, port: url.port, method: options.method, path: options.target, headers: flat },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: options.method,
+        path: options.target,
+        headers: flat,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -16,7 +16,11 @@ export interface TestSession {
 }
 
 /** Logs in over the real handshake and keeps the derived key. */
-export async function loginSession(origin: string, username: string, password: string): Promise<TestSession> {
+export async function loginSession(
+  origin: string,
+  username: string,
+  password: string,
+): Promise<TestSession> {
   const handshake = createClientHandshake();
   const response = await sendRaw(origin, {
     method: 'POST',
@@ -24,7 +28,8 @@ export async function loginSession(origin: string, username: string, password: s
     headers: [['content-type', 'application/json']],
     body: JSON.stringify({ username, password, clientPublicKey: handshake.publicKey }),
   });
-  if (response.status !== 200) throw new Error(`login failed: ${response.status} ${String(response.json.code)}`);
+  if (response.status !== 200)
+    throw new Error(`login failed: ${response.status} ${String(response.json.code)}`);
   const login = response.json;
   const sessionId = login.sessionId as string;
   const key = handshake.deriveKey(login.serverPublicKey as string, login.salt as string, sessionId);
@@ -49,17 +54,27 @@ export interface SignedRequestSpec {
   /** Content-Digest value to sign in place of the correct one. */
   digest?: string;
   /** Changes applied after signing, to model tampering in transit. */
-  after?: (request: { target: string; headers: Array<[string, string]>; body?: string; method: string }) => void;
+  after?: (request: {
+    target: string;
+    headers: Array<[string, string]>;
+    body?: string;
+    method: string;
+  }) => void;
   token?: string | null;
 }
 
 /** Signs a request the way a conforming client does, applies `after`, and sends it. */
-export async function sendSigned(origin: string, session: TestSession, spec: SignedRequestSpec): Promise<RawResponse> {
+export async function sendSigned(
+  origin: string,
+  session: TestSession,
+  spec: SignedRequestSpec,
+): Promise<RawResponse> {
   const url = new URL(origin);
   const headers: Array<[string, string]> = [...(spec.headers ?? [])];
   const components = spec.components ?? ['@method', '@authority', '@path', '@query'];
   if (spec.body !== undefined) {
-    if (!headers.some(([name]) => name === 'content-type')) headers.push(['content-type', 'application/json']);
+    if (!headers.some(([name]) => name === 'content-type'))
+      headers.push(['content-type', 'application/json']);
     headers.push(['content-digest', spec.digest ?? createContentDigest(Buffer.from(spec.body))]);
     if (spec.components === undefined) components.push('content-digest', 'content-type');
   }

@@ -26,12 +26,20 @@ export async function startUpstreamRecorder(hopKeys: Map<string, Uint8Array>): P
   url: string;
   calls: RecordedCall[];
   rejected: number;
-  respond: (handler: (call: RecordedCall) => { status: number; body: unknown; headers?: Record<string, string> }) => void;
+  respond: (
+    handler: (call: RecordedCall) => {
+      status: number;
+      body: unknown;
+      headers?: Record<string, string>;
+    },
+  ) => void;
   close: () => Promise<void>;
 }> {
   const calls: RecordedCall[] = [];
   const state = { rejected: 0 };
-  let handler = (call: RecordedCall): { status: number; body: unknown; headers?: Record<string, string> } => ({
+  let handler = (
+    call: RecordedCall,
+  ): { status: number; body: unknown; headers?: Record<string, string> } => ({
     status: 200,
     body: { ok: true, path: call.url, sub: call.identity.sub },
   });
@@ -46,9 +54,18 @@ export async function startUpstreamRecorder(hopKeys: Map<string, Uint8Array>): P
       const hasBody = req.headers['content-length'] !== undefined;
       try {
         const parsed = verifyMessage(
-          { method: req.method ?? '', scheme: 'http', authority: `127.0.0.1:${address.port}`, target: req.url ?? '', headers },
           {
-            policy: hopPolicy({ hasBody, hasIdempotencyKey: req.headers['idempotency-key'] !== undefined }),
+            method: req.method ?? '',
+            scheme: 'http',
+            authority: `127.0.0.1:${address.port}`,
+            target: req.url ?? '',
+            headers,
+          },
+          {
+            policy: hopPolicy({
+              hasBody,
+              hasIdempotencyKey: req.headers['idempotency-key'] !== undefined,
+            }),
             resolveKey: (keyid) => {
               const key = hopKeys.get(keyid);
               return key === undefined ? undefined : hmacKey(key);

@@ -26,7 +26,9 @@ const requestArbitrary = fc.record({
   amount: fc.stringMatching(/^[0-9]{1,6}\.[0-9]{2}$/),
 });
 
-function toMessage(spec: fc.infer<typeof requestArbitrary>): SignableRequest {
+type RequestSpec = typeof requestArbitrary extends fc.Arbitrary<infer T> ? T : never;
+
+function toMessage(spec: RequestSpec): SignableRequest {
   return {
     method: spec.method,
     scheme: 'https',
@@ -45,7 +47,14 @@ function signed(message: SignableRequest): SignableRequest {
     expiresIn: 30,
     nonce: true,
   });
-  return { ...message, headers: [...message.headers, ['signature-input', fields.signatureInput], ['signature', fields.signature]] };
+  return {
+    ...message,
+    headers: [
+      ...message.headers,
+      ['signature-input', fields.signatureInput],
+      ['signature', fields.signature],
+    ],
+  };
 }
 
 function verify(message: SignableRequest): unknown {
@@ -64,53 +73,68 @@ describe('signature properties', () => {
 
   it('rejects any change to a covered component', () => {
     fc.assert(
-      fc.property(requestArbitrary, fc.constantFrom('method', 'authority', 'target', 'amount'), (spec, part) => {
-        const message = signed(toMessage(spec));
-        const changed = { ...message, headers: [...message.headers] };
-        if (part === 'method') changed.method = message.method === 'GET' ? 'POST' : 'GET';
-        if (part === 'authority') changed.authority = `x${message.authority}`;
-        if (part === 'target') changed.target = `${message.target}${message.target.includes('?') ? '&' : '?'}x=1`;
-        if (part === 'amount') changed.headers[0] = ['x-amount', `1${spec.amount}`];
+      fc.property(
+        requestArbitrary,
+        fc.constantFrom('method', 'authority', 'target', 'amount'),
+        (spec, part) => {
+          const message = signed(toMessage(spec));
+          const changed = { ...message, headers: [...message.headers] };
+          if (part === 'method') changed.method = message.method === 'GET' ? 'POST' : 'GET';
+          if (part === 'authority') changed.authority = `x${message.authority}`;
+          if (part === 'target')
+            changed.target = `${message.target}${message.target.includes('?') ? '&' : '?'}x=1`;
+          if (part === 'amount') changed.headers[0] = ['x-amount', `1${spec.amount}`];
 
-        expect(() => verify(changed)).toThrow(expect.objectContaining({ code: 'signature_invalid' }));
-      }),
+          expect(() => verify(changed)).toThrow(
+            expect.objectContaining({ code: 'signature_invalid' }),
+          );
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('throws only coded errors for arbitrary signature headers', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.string({ maxLength: 200 }), (input, signature) => {
-        const message: SignableRequest = {
-          method: 'GET',
-          scheme: 'https',
-          authority: 'bank.example',
-          target: '/a',
-          headers: [
-            ['signature-input', input],
-            ['signature', signature],
-            ['x-amount', '1.00'],
-          ],
-        };
-        try {
-          verify(message);
-        } catch (error) {
-          expect(error).toBeInstanceOf(RampartError);
-        }
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.string({ maxLength: 200 }),
+        (input, signature) => {
+          const message: SignableRequest = {
+            method: 'GET',
+            scheme: 'https',
+            authority: 'bank.example',
+            target: '/a',
+            headers: [
+              ['signature-input', input],
+              ['signature', signature],
+              ['x-amount', '1.00'],
+            ],
+          };
+          try {
+            verify(message);
+          } catch (error) {
+            expect(error).toBeInstanceOf(RampartError);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });
 
   it('throws only coded errors for arbitrary Content-Digest values', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 200 }), fc.uint8Array({ maxLength: 64 }), (value, body) => {
-        try {
-          checkContentDigest(value, body);
-        } catch (error) {
-          expect(error).toBeInstanceOf(RampartError);
-        }
-      }),
+      fc.property(
+        fc.string({ maxLength: 200 }),
+        fc.uint8Array({ maxLength: 64 }),
+        (value, body) => {
+          try {
+            checkContentDigest(value, body);
+          } catch (error) {
+            expect(error).toBeInstanceOf(RampartError);
+          }
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -58,7 +58,9 @@ describe('RFC 9421 appendix B vectors', () => {
         '"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
       ].join('\n'),
     );
-    expect(signed.signatureInput).toBe('sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"');
+    expect(signed.signatureInput).toBe(
+      'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+    );
     expect(signed.signature).toBe('sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:');
   });
 
@@ -67,7 +69,10 @@ describe('RFC 9421 appendix B vectors', () => {
       ...TEST_REQUEST,
       headers: [
         ...TEST_REQUEST.headers,
-        ['signature-input', 'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"'],
+        [
+          'signature-input',
+          'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+        ],
         ['signature', 'sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:'],
       ],
     };
@@ -80,7 +85,8 @@ describe('RFC 9421 appendix B vectors', () => {
         requireNonce: false,
         maxAgeSeconds: 60,
       },
-      resolveKey: (keyid) => (keyid === 'test-shared-secret' ? hmacKey(TEST_SHARED_SECRET) : undefined),
+      resolveKey: (keyid) =>
+        keyid === 'test-shared-secret' ? hmacKey(TEST_SHARED_SECRET) : undefined,
       nowSeconds: 1618884480,
     });
 
@@ -89,7 +95,11 @@ describe('RFC 9421 appendix B vectors', () => {
 
   it('reproduces B.2.6 ed25519 signature', () => {
     const signed = signMessage(TEST_REQUEST, {
-      key: { algorithm: 'ed25519', privateKey: createPrivateKey(ED25519_PRIVATE), publicKey: createPublicKey(ED25519_PUBLIC) },
+      key: {
+        algorithm: 'ed25519',
+        privateKey: createPrivateKey(ED25519_PRIVATE),
+        publicKey: createPublicKey(ED25519_PUBLIC),
+      },
       keyid: 'test-key-ed25519',
       label: 'sig-b26',
       components: ['date', '@method', '@path', '@authority', 'content-type', 'content-length'],
@@ -104,7 +114,13 @@ describe('RFC 9421 appendix B vectors', () => {
 
   it('derives @target-uri, @scheme, @request-target and @query as in section 2.2', () => {
     const signed = signMessage(
-      { method: 'POST', scheme: 'https', authority: 'WWW.Example.com:443', target: '/path?param=value', headers: [] },
+      {
+        method: 'POST',
+        scheme: 'https',
+        authority: 'WWW.Example.com:443',
+        target: '/path?param=value',
+        headers: [],
+      },
       {
         key: hmacKey(TEST_SHARED_SECRET),
         keyid: 'k',
@@ -167,24 +183,35 @@ describe('RFC 9421 appendix B vectors', () => {
 
 describe('RFC 9530 Content-Digest', () => {
   it('matches the section 2 examples for sha-256 and sha-512', () => {
-    expect(createContentDigest(TEST_BODY, ['sha-256'])).toBe('sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:');
+    expect(createContentDigest(TEST_BODY, ['sha-256'])).toBe(
+      'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+    );
     expect(createContentDigest(TEST_BODY, ['sha-512'])).toBe(
       'sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:',
     );
   });
 
   it('accepts a matching digest and ignores unknown algorithms', () => {
-    expect(() => checkContentDigest(`unixsum=30637, ${createContentDigest(TEST_BODY, ['sha-512'])}`, TEST_BODY)).not.toThrow();
+    expect(() =>
+      checkContentDigest(
+        `unixsum=30637, ${createContentDigest(TEST_BODY, ['sha-512'])}`,
+        TEST_BODY,
+      ),
+    ).not.toThrow();
   });
 
   it('tells an empty body from another body', () => {
     const empty = createContentDigest(new Uint8Array(0));
     expect(empty).toBe('sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:');
-    expect(() => checkContentDigest(empty, Buffer.from(' '))).toThrow(expect.objectContaining({ code: 'digest_mismatch' }));
+    expect(() => checkContentDigest(empty, Buffer.from(' '))).toThrow(
+      expect.objectContaining({ code: 'digest_mismatch' }),
+    );
   });
 
   it('rejects when any supported digest does not match', () => {
     const mixed = `${createContentDigest(TEST_BODY, ['sha-256'])}, ${createContentDigest(Buffer.from('other'), ['sha-512'])}`;
-    expect(() => checkContentDigest(mixed, TEST_BODY)).toThrow(expect.objectContaining({ code: 'digest_mismatch' }));
+    expect(() => checkContentDigest(mixed, TEST_BODY)).toThrow(
+      expect.objectContaining({ code: 'digest_mismatch' }),
+    );
   });
 });
