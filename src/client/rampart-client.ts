@@ -18,6 +18,8 @@ export interface RampartClientOptions {
   signatureValiditySeconds?: number;
   /** Fetch implementation. Default: the global `fetch`. */
   fetch?: typeof fetch;
+  /** Local clock in milliseconds. Default `Date.now`. */
+  clock?: () => number;
 }
 
 /** The session a successful login establishes. */
@@ -60,6 +62,7 @@ export class RampartClient {
   readonly #fetch: typeof fetch;
   readonly #refreshMargin: number;
   readonly #validity: number;
+  readonly #clock: () => number;
   #session: (ClientSession & { key: SignatureKey }) | undefined;
   /** Server time minus local time, in seconds. */
   #clockOffset = 0;
@@ -70,6 +73,7 @@ export class RampartClient {
     this.#fetch = options.fetch ?? fetch;
     this.#refreshMargin = options.refreshMarginSeconds ?? 60;
     this.#validity = options.signatureValiditySeconds ?? 30;
+    this.#clock = options.clock ?? Date.now;
   }
 
   /** The current session, without its key. */
@@ -113,7 +117,7 @@ export class RampartClient {
     }
     const sessionId = body.sessionId as string;
     const key = handshake.deriveKey(body.serverPublicKey as string, body.salt as string, sessionId);
-    this.#clockOffset = (body.serverTime as number) - nowSeconds();
+    this.#clockOffset = (body.serverTime as number) - this.#nowSeconds();
     this.#session = {
       sessionId,
       subject: body.subject as string,
@@ -137,16 +141,19 @@ export class RampartClient {
   async fetch(path: string, init: SignedRequestInit = {}): Promise<Response> {
     await this.#refreshIfDue();
     const idempotencyKey = init.idempotencyKey ?? randomUUID();
-    const first = await this.#send(path, init, idempotencyKey);
-    if (first.status !== 401) return first;
+    const first = await this.#exchange(path, init, idempotencyKey);
+    if (first.response.status !== 401 || !first.signed) return first.response;
 
-    const problem = (await first
+    const problem = (await first.response
       .clone()
       .json()
       .catch(() => ({}))) as Record<string, unknown>;
-    if (problem.code !== 'clock_skew' || typeof problem.serverTime !== 'number') return first;
-    // #send has checked the answer's signature, so this server time is the gateway's own.
-    this.#clockOffset = problem.serverTime - nowSeconds();
+    if (problem.code !== 'clock_skew' || typeof problem.serverTime !== 'number') {
+      return first.response;
+    }
+    // Only a clock_skew answer signed with the session key moves the clock, so a network
+    // attacker cannot feed the client a false server time.
+    this.#clockOffset = problem.serverTime - this.#nowSeconds();
     return this.#send(path, init, idempotencyKey);
   }
 
@@ -167,7 +174,7 @@ export class RampartClient {
 
   async #refreshIfDue(): Promise<void> {
     const session = this.#requireSession();
-    const now = nowSeconds() + this.#clockOffset;
+    const now = this.#nowSeconds() + this.#clockOffset;
     if (session.sessionExpiresAt <= now)
       throw new RampartClientError('session_expired', 'the session has ended; log in again');
     if (session.expiresAt - now <= this.#refreshMargin) await this.refresh();
@@ -242,7 +249,7 @@ export class RampartClient {
       key: session.key,
       keyid: session.sessionId,
       components,
-      created: created ?? nowSeconds() + this.#clockOffset,
+      created: created ?? this.#nowSeconds() + this.#clockOffset,
       expiresIn: this.#validity,
       nonce: true,
       tag: 'rampart',
@@ -260,6 +267,14 @@ export class RampartClient {
     init: SignedRequestInit,
     idempotencyKey: string | undefined,
   ): Promise<Response> {
+    return (await this.#exchange(path, init, idempotencyKey)).response;
+  }
+
+  async #exchange(
+    path: string,
+    init: SignedRequestInit,
+    idempotencyKey: string | undefined,
+  ): Promise<{ response: Response; signed: boolean }> {
     const session = this.#requireSession();
     const signed = this.#sign(path, init, idempotencyKey);
     const response = await this.#fetch(signed.url, signed.init);
@@ -271,20 +286,20 @@ export class RampartClient {
       target: `${signed.url.pathname}${signed.url.search}`,
       headers: fieldsFromRecord(headers),
     };
-    await this.#checkResponse(response, request, session);
-    return response;
+    const verified = await this.#checkResponse(response, request, session);
+    return { response, signed: verified };
   }
 
   async #checkResponse(
     response: Response,
     request: SignableRequest,
     session: { sessionId: string; key: SignatureKey },
-  ): Promise<void> {
+  ): Promise<boolean> {
     if (!response.headers.has('signature')) {
       // Only answers that never reached session verification (a bad token, say) are unsigned.
       if (response.status < 400)
         throw new RampartClientError('response_signature_invalid', 'the response is not signed');
-      return;
+      return false;
     }
     const body = new Uint8Array(await response.clone().arrayBuffer());
     try {
@@ -314,6 +329,11 @@ export class RampartClient {
         response.status,
       );
     }
+    return true;
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#clock() / 1000);
   }
 
   #requireSession(): ClientSession & { key: SignatureKey } {
@@ -321,10 +341,6 @@ export class RampartClient {
       throw new RampartClientError('not_logged_in', 'call login() first');
     return this.#session;
   }
-}
-
-function nowSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }
 
 function lowercaseKeys(headers: Record<string, string>): Record<string, string> {

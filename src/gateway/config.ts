@@ -5,16 +5,26 @@ import { z } from 'zod';
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
+// A pattern is "/" or "/"-separated segments, each either ":name" or a literal of unreserved
+// characters other than the dot segments "." and "..".
+function isPathPattern(pattern: string): boolean {
+  if (pattern === '/') return true;
+  if (!pattern.startsWith('/')) return false;
+  return pattern
+    .slice(1)
+    .split('/')
+    .every(
+      (segment) =>
+        /^:[A-Za-z][A-Za-z0-9_]*$/.test(segment) ||
+        (/^[A-Za-z0-9._~-]+$/.test(segment) && segment !== '.' && segment !== '..'),
+    );
+}
+
 const routeSchema = z
   .object({
     method: z.enum(METHODS),
     /** Path pattern: literal segments and `:name` segments, e.g. `/api/accounts/:id`. */
-    path: z
-      .string()
-      .regex(
-        /^(\/(:[A-Za-z][A-Za-z0-9_]*|[A-Za-z0-9._~-]+))+$|^\/$/,
-        'must be a path pattern such as /api/accounts/:id',
-      ),
+    path: z.string().refine(isPathPattern, 'must be a path pattern such as /api/accounts/:id'),
     service: z.string().min(1),
     /** Permission the session must carry; the service makes the finer decisions. */
     permission: z.string().min(1),

@@ -4,7 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { parseConfig, type GatewayConfigInput } from '../../src/gateway/config.js';
-import { createGateway, type Gateway } from '../../src/gateway/create-gateway.js';
+import {
+  createGateway,
+  type Gateway,
+  type GatewayOverrides,
+} from '../../src/gateway/create-gateway.js';
 import { generateKeyFile, loadKeyFile, writeKeyFile } from '../../src/session/key-file.js';
 import { SqliteUserStore } from '../../src/session/user-store.js';
 import { startUpstreamRecorder } from './upstream-recorder.js';
@@ -16,7 +20,10 @@ export const TEST_PASSWORD = 'correct horse battery staple';
  * Starts a real gateway on 127.0.0.1 in front of a recording upstream, with users alice
  * (customer) and tessa (teller) in a fresh SQLite file and a fresh key file.
  */
-export async function startGatewayHarness(overrides: Partial<GatewayConfigInput> = {}) {
+export async function startGatewayHarness(
+  overrides: Partial<GatewayConfigInput> = {},
+  stores: Omit<GatewayOverrides, 'keys' | 'userStore'> = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-gw-'));
   const keysFile = join(dir, 'keys.json');
   writeKeyFile(keysFile, generateKeyFile(['gateway-echo']));
@@ -56,7 +63,12 @@ export async function startGatewayHarness(overrides: Partial<GatewayConfigInput>
     roles: ['teller'],
   });
 
-  const gateway: Gateway = await createGateway(config, { keys, userStore, logger: false });
+  const gateway: Gateway = await createGateway(config, {
+    keys,
+    userStore,
+    logger: false,
+    ...stores,
+  });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const port = (gateway.app.server.address() as AddressInfo).port;
 

@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+
+import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
+import { StoreUnavailableError } from '../../src/replay/replay-store.js';
+
+describe('MemoryReplayStore', () => {
+  it('claims a nonce once per scope', async () => {
+    const store = new MemoryReplayStore();
+
+    expect(await store.claimNonce('session-a', 'n1', 60)).toBe(true);
+    expect(await store.claimNonce('session-a', 'n1', 60)).toBe(false);
+    expect(await store.claimNonce('session-b', 'n1', 60)).toBe(true);
+  });
+
+  it('keeps scopes apart even when they contain the separator', async () => {
+    const store = new MemoryReplayStore();
+
+    expect(await store.claimNonce('a:b', 'c', 60)).toBe(true);
+    expect(await store.claimNonce('a', 'b:c', 60)).toBe(true);
+  });
+
+  it('allows a nonce again after its TTL', async () => {
+    let now = 1_000_000;
+    const store = new MemoryReplayStore({ now: () => now });
+    await store.claimNonce('s', 'n', 36);
+
+    now += 35_000;
+    expect(await store.claimNonce('s', 'n', 36)).toBe(false);
+    now += 2_000;
+    expect(await store.claimNonce('s', 'n', 36)).toBe(true);
+  });
+
+  it('claims exactly one of many concurrent identical nonces', async () => {
+    const store = new MemoryReplayStore();
+
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => store.claimNonce('s', 'same', 60)),
+    );
+
+    expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('fails closed at the bound instead of evicting a live nonce', async () => {
+    const store = new MemoryReplayStore({ maxEntries: 2 });
+    await store.claimNonce('s', 'n1', 60);
+    await store.claimNonce('s', 'n2', 60);
+
+    await expect(store.claimNonce('s', 'n3', 60)).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(await store.claimNonce('s', 'n1', 60)).toBe(false);
+  });
+
+  it('frees space once entries expire', async () => {
+    let now = 0;
+    const store = new MemoryReplayStore({ maxEntries: 2, now: () => now });
+    await store.claimNonce('s', 'n1', 1);
+    await store.claimNonce('s', 'n2', 1);
+
+    now = 5_000;
+    expect(await store.claimNonce('s', 'n3', 1)).toBe(true);
+    expect(store.size).toBe(1);
+  });
+
+  it('revokes a session until the given time', async () => {
+    let now = 0;
+    const store = new MemoryReplayStore({ now: () => now });
+    await store.revokeSession('sid', 10);
+
+    expect(await store.isSessionRevoked('sid')).toBe(true);
+    expect(await store.isSessionRevoked('other')).toBe(false);
+    now = 10_001;
+    expect(await store.isSessionRevoked('sid')).toBe(false);
+  });
+});
