@@ -58,7 +58,9 @@ export function requireCaller(...callers: string[]): RampartPreHandler {
 export function verifiedHop(request: FastifyRequest): VerifiedHop {
   const hop = request.rampartHop as VerifiedHop | null | undefined;
   if (hop === null || hop === undefined) {
-    throw new Error('Internal error: no verified hop on this request; register rampartService first');
+    throw new Error(
+      'Internal error: no verified hop on this request; register rampartService first',
+    );
   }
   return hop;
 }

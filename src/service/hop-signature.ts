@@ -24,7 +24,10 @@ export function hopComponents(options: { hasBody: boolean; hasIdempotencyKey: bo
 }
 
 /** Verification policy a service applies to hop signatures. */
-export function hopPolicy(options: { hasBody: boolean; hasIdempotencyKey: boolean }): VerificationPolicy {
+export function hopPolicy(options: {
+  hasBody: boolean;
+  hasIdempotencyKey: boolean;
+}): VerificationPolicy {
   return {
     algorithms: ['hmac-sha256', 'ed25519'],
     requiredComponents: hopComponents(options),
@@ -60,7 +63,10 @@ export interface HopCredentials {
  * Adds `content-digest` (when there is a body), `signature-input` and `signature` to
  * `request.headers`, signing the hop with `credentials`. Returns the same headers object.
  */
-export function signHopRequest(request: HopRequest, credentials: HopCredentials): Record<string, string> {
+export function signHopRequest(
+  request: HopRequest,
+  credentials: HopCredentials,
+): Record<string, string> {
   const headers = request.headers;
   const hasBody = request.body !== undefined;
   if (hasBody) {

@@ -10,7 +10,7 @@ export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
  * Reads an `Idempotency-Key` value as an opaque string. A value of visible ASCII without spaces
  * is accepted, so a repeated header, which Node joins with `, `, is rejected too.
  *
- * @param value the header as Node's `IncomingMessage.headers` holds it.
+ * @param value the header value from Node's `IncomingMessage.headers`.
  * @throws RampartError `idempotency_key_missing` when absent or empty, `request_malformed` (field
  *   `Idempotency-Key`) when longer than {@link MAX_IDEMPOTENCY_KEY_LENGTH} or not visible ASCII.
  */

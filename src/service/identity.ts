@@ -18,7 +18,9 @@ export interface Identity {
 /** Encodes `identity` as the `Rampart-Identity` value: base64url of its JSON. */
 export function encodeIdentity(identity: Identity): string {
   const { sub, sid, roles, permissions, requestId } = identity;
-  return Buffer.from(JSON.stringify({ sub, sid, roles, permissions, requestId })).toString('base64url');
+  return Buffer.from(JSON.stringify({ sub, sid, roles, permissions, requestId })).toString(
+    'base64url',
+  );
 }
 
 const MAX_IDENTITY_LENGTH = 8192;
@@ -30,7 +32,11 @@ const MAX_IDENTITY_LENGTH = 8192;
  * @throws RampartError `identity_invalid` when the value is not base64url JSON of the right shape.
  */
 export function decodeIdentity(value: string | undefined): Identity {
-  if (value === undefined || value.length > MAX_IDENTITY_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) {
+  if (
+    value === undefined ||
+    value.length > MAX_IDENTITY_LENGTH ||
+    !/^[A-Za-z0-9_-]+$/.test(value)
+  ) {
     throw new RampartError('identity_invalid');
   }
   let parsed: unknown;

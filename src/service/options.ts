@@ -30,14 +30,20 @@ export function assertAdapterHopOptions(options: AdapterHopOptions, owner: strin
     );
   }
   if (scheme !== undefined && scheme !== 'http' && scheme !== 'https') {
-    throw new TypeError(`${owner} option scheme must be 'http' or 'https', received ${describe(scheme)}`);
+    throw new TypeError(
+      `${owner} option scheme must be 'http' or 'https', received ${describe(scheme)}`,
+    );
   }
   if (typeof callers !== 'object' || callers === null) {
-    throw new TypeError(`${owner} option callers must be an object keyed by key id, received ${describe(callers)}`);
+    throw new TypeError(
+      `${owner} option callers must be an object keyed by key id, received ${describe(callers)}`,
+    );
   }
   for (const [keyid, entry] of Object.entries(callers)) assertCaller(owner, keyid, entry);
   if (typeof replayStore?.claimNonce !== 'function') {
-    throw new TypeError(`${owner} option replayStore must be a ReplayStore, received ${describe(replayStore)}`);
+    throw new TypeError(
+      `${owner} option replayStore must be a ReplayStore, received ${describe(replayStore)}`,
+    );
   }
   if (now !== undefined && typeof now !== 'function') {
     throw new TypeError(`${owner} option now must be a function, received ${describe(now)}`);
@@ -46,7 +52,8 @@ export function assertAdapterHopOptions(options: AdapterHopOptions, owner: strin
 
 /** Resolves the adapter options into the options of `verifyHop` for one request. */
 export function resolveHopOptions(options: AdapterHopOptions): VerifyHopOptions {
-  const authority = typeof options.authority === 'function' ? options.authority() : options.authority;
+  const authority =
+    typeof options.authority === 'function' ? options.authority() : options.authority;
   return { ...options, authority };
 }
 
@@ -57,13 +64,17 @@ export function resolveHopOptions(options: AdapterHopOptions): VerifyHopOptions 
  */
 export function assertByteLimit(value: number, owner: string, name: string): void {
   if (!Number.isSafeInteger(value) || value <= 0) {
-    throw new TypeError(`${owner} option ${name} must be a positive integer of bytes, received ${describe(value)}`);
+    throw new TypeError(
+      `${owner} option ${name} must be a positive integer of bytes, received ${describe(value)}`,
+    );
   }
 }
 
 function assertCaller(owner: string, keyid: string, entry: HopCaller): void {
   if (typeof entry !== 'object' || entry === null) {
-    throw new TypeError(`${owner} option callers.${keyid} must be { caller, key }, received ${describe(entry)}`);
+    throw new TypeError(
+      `${owner} option callers.${keyid} must be { caller, key }, received ${describe(entry)}`,
+    );
   }
   if (typeof entry.caller !== 'string' || entry.caller === '') {
     throw new TypeError(

@@ -3,8 +3,8 @@ import { RampartError } from '../errors.js';
 /**
  * Rejects a request target that is not a canonical origin-form path and query (RFC 9112
  * section 3.2.1). The hop signature covers the path exactly as received, but a router decodes
- * and normalises it before matching, so a path that decodes to another resource would let a
- * service authorise a different resource from the one that was signed and checked upstream.
+ * and normalises it before matching. A path that decodes to another resource would therefore
+ * let a service authorise a different resource from the one that was signed and checked.
  *
  * Rejected: an empty target or one not starting with `/`, any byte outside visible ASCII, a
  * fragment, a backslash, dot segments (also percent-encoded), an encoded slash or backslash, an

@@ -17,7 +17,10 @@ export function upstreamRejection(
   if (code !== undefined && (passThrough as readonly string[]).includes(code)) {
     const known = code as ErrorCode;
     if (ERRORS[known].status === response.status) {
-      return new RampartError(known, typeof problem?.field === 'string' ? { field: problem.field } : {});
+      return new RampartError(
+        known,
+        typeof problem?.field === 'string' ? { field: problem.field } : {},
+      );
     }
   }
   return new RampartError('upstream_error');

@@ -1,0 +1,13 @@
+export * from './identity.js';
+export * from './hop-signature.js';
+export * from './idempotency-key.js';
+export * from './origin-form.js';
+export * from './json-body.js';
+export * from './verify-hop.js';
+export * from './fastify-plugin.js';
+export * from './fastify-authorize.js';
+export * from './node-http.js';
+export * from './hop-client.js';
+export { DEFAULT_BODY_LIMIT_BYTES, type AdapterHopOptions } from './options.js';
+export * from './listening-authority.js';
+export * from './upstream-problem.js';
