@@ -3,8 +3,8 @@ import type { FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
 import { StoreUnavailableError } from '../replay/replay-store.js';
-import { openSessionToken, type SessionClaims } from '../session/session-token.js';
-import { hmacKey, type SignatureKey } from '../signature/algorithms.js';
+import type { SessionClaims } from '../session/session-token.js';
+import type { SignatureKey } from '../signature/algorithms.js';
 import { checkContentDigest } from '../signature/content-digest.js';
 import { combinedFieldValue, type SignableRequest } from '../signature/message.js';
 import { parseSignature, type ParsedSignature } from '../signature/signature-input.js';
@@ -159,10 +159,10 @@ async function openToken(
   auth: RequestAuthentication,
   now: number,
 ): Promise<SessionClaims> {
-  const claims = await openSessionToken(readToken(request, auth), context.keys.tokens, now);
-  auth.claims = claims;
-  auth.sessionKey = hmacKey(Buffer.from(claims.key, 'base64url'));
-  return claims;
+  const opened = context.tokenCache.open(readToken(request, auth), context.keys.tokens, now);
+  auth.claims = opened.claims;
+  auth.sessionKey = opened.sessionKey;
+  return opened.claims;
 }
 
 async function openTokenQuietly(

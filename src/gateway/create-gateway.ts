@@ -18,6 +18,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { LoginLimiter } from './login-limiter.js';
 import { rampartGateway } from './plugin.js';
 import { RouteTable } from './route-table.js';
+import { TokenCache } from './token-cache.js';
 
 /** Stores and keys that replace the embedded defaults, for tests and scaled-out deployments. */
 export interface GatewayOverrides {
@@ -121,6 +122,7 @@ export async function createGateway(
     auditLog,
     routes: new RouteTable(config.routes),
     loginLimiter: new LoginLimiter(config.login),
+    tokenCache: new TokenCache(),
     logger: app.log,
     upstreams: buildUpstreams(config, keys),
     origins() {

@@ -7,6 +7,7 @@ import type { UserStore } from '../session/user-store.js';
 import type { GatewayConfig } from './config.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { RouteTable } from './route-table.js';
+import type { TokenCache } from './token-cache.js';
 
 /** Everything the gateway's hooks and routes share, built once at start-up. */
 export interface GatewayContext {
@@ -17,6 +18,7 @@ export interface GatewayContext {
   auditLog: AuditLog;
   routes: RouteTable;
   loginLimiter: LoginLimiter;
+  tokenCache: TokenCache;
   /** Origins clients may sign for; resolved once the listening port is known. */
   origins(): readonly URL[];
   logger: FastifyBaseLogger;

@@ -1,0 +1,30 @@
+/**
+ * `npm run bench` entry point. `--quick` runs a few hundred operations per case as a smoke test;
+ * the full run uses enough operations for stable ratios. Prints tables with ratios measured in
+ * this same run, never absolute targets.
+ */
+import { format, type Measurement } from './measure.js';
+import { runMicroBenchmarks } from './micro.js';
+
+const quick = process.argv.includes('--quick');
+
+function printMicro(results: Measurement[]): void {
+  const floor = results.find((result) => result.name.startsWith('floor'));
+  const rampart = results.find((result) => result.name === 'Rampart: whole verification step');
+  process.stdout.write(
+    '\n| case | ops/s | µs/op | × floor | Rampart speed-up over it |\n| --- | ---: | ---: | ---: | ---: |\n',
+  );
+  for (const result of results) {
+    const toFloor = floor === undefined ? NaN : result.microsecondsPerOp / floor.microsecondsPerOp;
+    const speedUp =
+      rampart === undefined ? NaN : result.microsecondsPerOp / rampart.microsecondsPerOp;
+    process.stdout.write(
+      `| ${result.name} | ${format(result.opsPerSecond)} | ${format(result.microsecondsPerOp)} | ${format(toFloor)} | ${format(speedUp)} |\n`,
+    );
+  }
+}
+
+process.stdout.write(
+  `Rampart benchmarks${quick ? ' (quick)' : ''}: node ${process.version}, ${process.platform} ${process.arch}\n`,
+);
+printMicro(await runMicroBenchmarks(quick ? 300 : 20_000));
