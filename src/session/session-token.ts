@@ -25,7 +25,6 @@ export interface SessionClaims {
 
 const TOKEN_VERSION = 1;
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder();
 // Compact JWE with dir and A256GCM is five base64url parts; anything far longer is not ours.
 const MAX_TOKEN_LENGTH = 8192;
 
