@@ -223,10 +223,10 @@ export class RampartClient {
     const headers: Record<string, string> = { ...lowercaseKeys(init.headers ?? {}) };
     headers.authorization = `Bearer ${session.token}`;
 
-    // fetch sends Content-Length: 0 for a POST or PUT without a body, so those always carry
-    // a body from the gateway's point of view and need the digest of zero bytes.
+    // fetch implementations differ on whether a bodiless PATCH or DELETE sends
+    // Content-Length: 0, so every unsafe method sends an explicit empty body and its digest.
     let body = encodeBody(init.body, headers);
-    if (body === undefined && (method === 'POST' || method === 'PUT')) body = new Uint8Array(0);
+    if (body === undefined && UNSAFE_METHODS.has(method)) body = new Uint8Array(0);
     if (body !== undefined) {
       headers['content-type'] ??= 'application/octet-stream';
       headers['content-digest'] = createContentDigest(body);

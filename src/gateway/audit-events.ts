@@ -10,6 +10,8 @@ import type { GatewayContext } from './gateway-context.js';
 export interface RequestState {
   requestId: string;
   startedAt: number;
+  /** Client address: the TCP peer, or what a trusted proxy reported. */
+  clientAddress: string;
   event: AuditEvent;
   service?: string;
   auth?: RequestAuthentication;
@@ -38,7 +40,7 @@ export function auditFields(
     method: request.method,
     path: (queryStart === -1 ? request.url : request.url.slice(0, queryStart)).slice(0, 2048),
     bodyDigest: digest?.slice(0, 512),
-    clientAddress: request.socket.remoteAddress,
+    clientAddress: state.clientAddress,
     service: state.service,
     latencyMs: Date.now() - state.startedAt,
     ...fields,

@@ -1,4 +1,6 @@
 import '@fastify/cookie';
+import { createHash } from 'node:crypto';
+
 import type { FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
@@ -7,6 +9,7 @@ import type { SessionClaims } from '../session/session-token.js';
 import type { SignatureKey } from '../signature/algorithms.js';
 import { checkContentDigest } from '../signature/content-digest.js';
 import { combinedFieldValue, type SignableRequest } from '../signature/message.js';
+import { buildSignatureBase } from '../signature/signature-base.js';
 import { parseSignature, type ParsedSignature } from '../signature/signature-input.js';
 import { checkParsedSignature, checkSignatureParams } from '../signature/verify.js';
 import {
@@ -45,12 +48,18 @@ export async function authenticateHeaders(
   request: FastifyRequest,
   context: GatewayContext,
   auth: RequestAuthentication,
-  options: { requireIdempotencyKey: boolean },
+  options: { requireIdempotencyKey: boolean; refreshGraceSeconds?: number },
 ): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   const hasBody = requestHasBody(request);
   const needsIdempotencyKey = options.requireIdempotencyKey && UNSAFE_METHODS.has(request.method);
 
+  const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
+  const parsed = parseSignature(auth.signable.headers, policy.selector);
+  auth.signature = parsed;
+
+  // Checked after the signature is found, so an unsigned call always gets signature_missing,
+  // and before coverage, so a missing key gets its own code.
   if (needsIdempotencyKey) {
     const key = combinedFieldValue(auth.signable.headers, 'idempotency-key');
     if (key === undefined) throw new RampartError('idempotency_key_missing');
@@ -58,9 +67,6 @@ export async function authenticateHeaders(
       throw new RampartError('request_malformed', { field: 'idempotency-key' });
   }
 
-  const policy = clientPolicy(context.config, { hasBody, needsIdempotencyKey });
-  const parsed = parseSignature(auth.signable.headers, policy.selector);
-  auth.signature = parsed;
   try {
     checkSignatureParams(parsed, policy, now);
   } catch (error) {
@@ -71,7 +77,7 @@ export async function authenticateHeaders(
     throw error;
   }
 
-  const claims = await openToken(request, context, auth, now);
+  const claims = await openToken(request, context, auth, now, options.refreshGraceSeconds ?? 0);
   if (claims.sid !== parsed.params.keyid) throw new RampartError('key_unknown');
 
   let revoked: boolean;
@@ -100,14 +106,31 @@ export async function authenticateBody(
     throw new RampartError('signature_missing');
   }
 
-  checkParsedSignature(auth.signable, signature, sessionKey);
+  try {
+    checkParsedSignature(auth.signable, signature, sessionKey);
+  } catch (error) {
+    if (
+      error instanceof RampartError &&
+      error.code === 'signature_invalid' &&
+      context.config.mode === 'development'
+    ) {
+      throw new RampartError('signature_invalid', {
+        signatureBaseLineHashes: baseLineHashes(auth.signable, signature),
+      });
+    }
+    throw error;
+  }
 
   const digest = combinedFieldValue(auth.signable.headers, 'content-digest');
-  if (requestHasBody(request)) {
+  const hasContent = requestHasBody(request);
+  // Fastify never reads a GET or HEAD body, so content there cannot be checked.
+  if (hasContent && body === undefined)
+    throw new RampartError('request_malformed', { field: 'content-length' });
+  if (hasContent) {
     if (digest === undefined) throw new RampartError('digest_missing');
-    checkContentDigest(digest, body ?? Buffer.alloc(0));
+    checkContentDigest(digest, body ?? EMPTY_BODY);
   } else if (digest !== undefined) {
-    throw new RampartError('digest_unexpected');
+    checkContentDigest(digest, EMPTY_BODY);
   }
 
   const { maxAgeSeconds, maxFutureSeconds } = context.config.signature;
@@ -129,6 +152,15 @@ export async function authenticateBody(
     checkOrigin(request, context);
   auth.verified = true;
 }
+
+function baseLineHashes(signable: SignableRequest, signature: ParsedSignature): string[] {
+  const base = buildSignatureBase(signable, signature.components, signature.rawParams);
+  return base
+    .split('\n')
+    .map((line) => createHash('sha256').update(line).digest('hex').slice(0, 16));
+}
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 /** Starts the authentication state for `request`; rejects a Host that is not configured. */
 export function beginAuthentication(
@@ -158,8 +190,14 @@ async function openToken(
   context: GatewayContext,
   auth: RequestAuthentication,
   now: number,
+  expiredGraceSeconds = 0,
 ): Promise<SessionClaims> {
-  const opened = context.tokenCache.open(readToken(request, auth), context.keys.tokens, now);
+  const opened = context.tokenCache.open(
+    readToken(request, auth),
+    context.keys.tokens,
+    now,
+    expiredGraceSeconds,
+  );
   auth.claims = opened.claims;
   auth.sessionKey = opened.sessionKey;
   return opened.claims;

@@ -1,9 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
+import { normalizeAuthority } from '../signature/components.js';
 import { fieldsFromRawHeaders, type SignableRequest } from '../signature/message.js';
 import type { VerificationPolicy } from '../signature/verify.js';
 import type { GatewayConfig } from './config.js';
+import { forwardedFacts, isFromTrustedProxy } from './trusted-proxy.js';
 
 /** `tag` parameter every client request signature carries. */
 export const CLIENT_TAG = 'rampart';
@@ -12,13 +14,16 @@ export const CLIENT_TAG = 'rampart';
 export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /**
- * Returns true when the request has a body. An empty body (`Content-Length: 0`) is a body and
- * needs the digest of zero bytes; no `Content-Length` and no `Transfer-Encoding` is no body.
+ * Returns true when the request carries content: a `Content-Length` above zero or any
+ * `Transfer-Encoding`. Such a request needs a covered, matching Content-Digest. An empty body
+ * (`Content-Length: 0`) and an absent one are treated alike, because fetch implementations
+ * differ on which of the two a bodiless DELETE or PATCH sends; a digest on either must be the
+ * digest of zero bytes, so neither can gain content after signing.
  */
 export function requestHasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
   return (
-    request.headers['content-length'] !== undefined ||
-    request.headers['transfer-encoding'] !== undefined
+    request.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
   );
 }
 
@@ -53,24 +58,20 @@ export function resolveOrigin(
   origins: readonly URL[],
   trustedProxies: readonly string[],
 ): URL {
-  const fromProxy = trustedProxies.includes(request.socket.remoteAddress ?? '');
-  const forwardedHost = fromProxy ? singleHeader(request, 'x-forwarded-host') : undefined;
-  const forwardedProto = fromProxy ? singleHeader(request, 'x-forwarded-proto') : undefined;
-  const host = (forwardedHost ?? singleHeader(request, 'host') ?? '').toLowerCase();
-  const scheme = forwardedProto?.toLowerCase();
+  const facts = isFromTrustedProxy(request, trustedProxies) ? forwardedFacts(request) : {};
+  const hostHeader = request.headers.host;
+  if (Array.isArray(hostHeader)) throw new RampartError('request_malformed', { field: 'host' });
+  const host = (facts.host ?? hostHeader ?? '').toLowerCase();
+  const scheme = facts.proto;
 
-  const origin = origins.find(
-    (candidate) =>
-      candidate.host === host && (scheme === undefined || candidate.protocol === `${scheme}:`),
-  );
+  const origin = origins.find((candidate) => {
+    const candidateScheme = candidate.protocol.slice(0, -1);
+    if (scheme !== undefined && candidateScheme !== scheme) return false;
+    // URL.host drops a default port; a Host header may still carry it.
+    return candidate.host === normalizeAuthority(candidateScheme, host);
+  });
   if (origin === undefined) throw new RampartError('host_rejected');
   return origin;
-}
-
-function singleHeader(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  if (Array.isArray(value)) throw new RampartError('request_malformed', { field: name });
-  return value;
 }
 
 /** The request as RFC 9421 sees it, with the target exactly as received. */

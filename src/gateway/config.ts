@@ -58,6 +58,13 @@ export const configSchema = z
     keysFile: z.string().default('var/keys.json'),
     dataDir: z.string().default('var'),
     tokenTtlSeconds: z.number().int().min(30).max(3600).default(300),
+    /** How long after its expiry a token may still be refreshed: the idle timeout. */
+    refreshGraceSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3600)
+      .default(15 * 60),
     sessionTtlSeconds: z
       .number()
       .int()
@@ -169,7 +176,9 @@ export function publicOrigins(config: GatewayConfig, boundPort: number): URL[] {
   if (config.publicOrigins !== undefined)
     return config.publicOrigins.map((origin) => new URL(origin));
   const hosts = new Set([
-    config.listen.host === '0.0.0.0' ? '127.0.0.1' : config.listen.host,
+    config.listen.host === '0.0.0.0' || config.listen.host === '::'
+      ? '127.0.0.1'
+      : config.listen.host,
     'localhost',
   ]);
   return [...hosts].map(

@@ -13,6 +13,7 @@ import type { GatewayContext } from './gateway-context.js';
 import { assertCanonicalTarget } from './path-guard.js';
 import { problemBody, toRampartError } from './problem.js';
 import { sendWithSignature } from './response-signature.js';
+import { clientAddress, normalizeAddress } from './trusted-proxy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,18 +43,27 @@ export async function rampartGateway(
   );
 
   fastify.addHook('onRequest', async (request) => {
-    request.rampart = { requestId: randomUUID(), startedAt: Date.now(), event: 'request' };
+    request.rampart = {
+      requestId: randomUUID(),
+      startedAt: Date.now(),
+      event: 'request',
+      clientAddress: clientAddress(request, context.config.trustedProxies),
+    };
     assertCanonicalTarget(request.url);
   });
 
   const state = (request: FastifyRequest): RequestState => request.rampart as RequestState;
-  const signedRoute = (requireIdempotencyKey: boolean) => ({
+  const signedRoute = (options: {
+    requireIdempotencyKey: boolean;
+    refreshGraceSeconds?: number;
+  }) => ({
     onRequest: async (request: FastifyRequest) => {
       const requestState = state(request);
-      if (request.url.startsWith('/auth/'))
-        requestState.event = request.url === '/auth/refresh' ? 'refresh' : 'logout';
+      const routeUrl = request.routeOptions.url;
+      if (routeUrl === '/auth/refresh') requestState.event = 'refresh';
+      if (routeUrl === '/auth/logout') requestState.event = 'logout';
       requestState.auth = beginAuthentication(request, context);
-      await authenticateHeaders(request, context, requestState.auth, { requireIdempotencyKey });
+      await authenticateHeaders(request, context, requestState.auth, options);
     },
     preHandler: async (request: FastifyRequest) => {
       const auth = state(request).auth;
@@ -84,9 +94,15 @@ export async function rampartGateway(
     return reply.send({ status: 'ready' });
   });
 
-  registerAuthRoutes(fastify, context, signedRoute(false), state);
+  // Refresh and logout accept a token that expired within the grace period, so a client that
+  // was idle for less than that keeps its session; API routes never do.
+  const sessionRoutes = signedRoute({
+    requireIdempotencyKey: false,
+    refreshGraceSeconds: context.config.refreshGraceSeconds,
+  });
+  registerAuthRoutes(fastify, context, sessionRoutes, state);
 
-  const api = signedRoute(true);
+  const api = signedRoute({ requireIdempotencyKey: true });
   fastify.route({
     method: [...API_METHODS],
     url: '/*',
@@ -139,10 +155,17 @@ async function forward(
     timeoutMs: context.config.upstreamTimeoutMs,
   });
 
-  await recordAudit(
-    context,
-    auditFields(request, requestState, { outcome: 'allowed', upstreamStatus: response.status }),
-  );
+  const completion = auditFields(request, requestState, {
+    outcome: 'allowed',
+    upstreamStatus: response.status,
+  });
+  if (UNSAFE_METHODS.has(request.method)) {
+    // The service has already acted and the decision entry is durable, so a failed completion
+    // entry is logged rather than turned into an error that would hide the result.
+    await recordAudit(context, completion).catch(() => undefined);
+  } else {
+    await recordAudit(context, completion);
+  }
 
   for (const [name, value] of Object.entries(response.headers)) {
     if (name !== 'content-type') reply.header(name, value);
@@ -164,10 +187,11 @@ async function sendRejection(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const error = toRampartError(thrown);
-  const requestState = request.rampart ?? {
+  const requestState: RequestState = request.rampart ?? {
     requestId: randomUUID(),
     startedAt: Date.now(),
-    event: 'request' as const,
+    event: 'request',
+    clientAddress: normalizeAddress(request.socket.remoteAddress),
   };
   if (error.status >= 500) {
     context.logger.error(

@@ -27,19 +27,29 @@ export class TokenCache {
   }
 
   /**
-   * Opens `token`, from the cache when possible.
+   * Opens `token`, from the cache when possible. `expiredGraceSeconds` lets a token that
+   * expired that recently still open; only the refresh route passes it.
    *
    * @throws RampartError `token_invalid`, `token_expired` or `session_expired`.
    */
-  open(token: string, ring: TokenKeyRing, nowSeconds: number): OpenedToken {
+  open(
+    token: string,
+    ring: TokenKeyRing,
+    nowSeconds: number,
+    expiredGraceSeconds = 0,
+  ): OpenedToken {
     const cached = this.#entries.get(token);
     if (cached !== undefined) {
       if (cached.claims.sexp <= nowSeconds) throw new RampartError('session_expired');
-      if (cached.claims.exp <= nowSeconds) throw new RampartError('token_expired');
+      if (cached.claims.exp + expiredGraceSeconds <= nowSeconds)
+        throw new RampartError('token_expired');
       return cached;
     }
 
-    const claims = openSessionToken(token, ring, nowSeconds);
+    // The token's own expiry is checked against the grace-shifted clock, so a refresh can
+    // accept a recently expired token; the absolute session expiry is checked without grace.
+    const claims = openSessionToken(token, ring, nowSeconds - expiredGraceSeconds);
+    if (claims.sexp <= nowSeconds) throw new RampartError('session_expired');
     const opened = { claims, sessionKey: hmacKey(Buffer.from(claims.key, 'base64url')) };
     if (this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next().value;

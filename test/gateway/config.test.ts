@@ -76,7 +76,11 @@ describe('gateway configuration', () => {
     expect(config.routes.map((route) => `${route.method} ${route.path}`)).toEqual([
       'GET /api/accounts',
       'GET /api/accounts/:id',
+      'GET /api/accounts/:id/transactions',
       'POST /api/transfers',
+      'GET /api/audit/entries',
+      'GET /api/audit/verify',
+      'GET /api/audit/activity',
     ]);
   });
 });

@@ -45,6 +45,8 @@ export interface SignedRequestSpec {
   headers?: Array<[string, string]>;
   /** Authority the signer believes in; default the origin's host. */
   authority?: string;
+  /** Scheme the signer believes in; default `http`. */
+  scheme?: string;
   components?: string[];
   created?: number;
   expiresIn?: number;
@@ -87,7 +89,7 @@ export async function sendSigned(
   const signed = signMessage(
     {
       method: spec.method,
-      scheme: 'http',
+      scheme: spec.scheme ?? 'http',
       authority: spec.authority ?? url.host,
       target: spec.target,
       headers: fieldsFromRecord(headers),
