@@ -49,6 +49,18 @@ export const ERRORS = {
     status: 400,
     title: 'A request without a body must not carry Content-Digest.',
   },
+  signature_component_invalid: {
+    status: 401,
+    title: 'A covered component has a value that cannot be placed in a signature base.',
+  },
+  accept_signature_malformed: {
+    status: 400,
+    title: 'Accept-Signature is not a valid structured field of signature requests.',
+  },
+  want_content_digest_malformed: {
+    status: 400,
+    title: 'Want-Content-Digest is not a valid structured field of digest preferences.',
+  },
 
   // Sessions.
   token_missing: { status: 401, title: 'The request carries no session token.' },
@@ -61,13 +73,21 @@ export const ERRORS = {
   session_revoked: { status: 401, title: 'The session has been logged out.' },
   credentials_invalid: { status: 401, title: 'The username or password is wrong.' },
   handshake_invalid: { status: 400, title: 'The login key exchange parameters are invalid.' },
-  login_rate_limited: { status: 429, title: 'Too many failed logins; wait before trying again.' },
+  login_rate_limited: {
+    status: 429,
+    title: 'Too many login attempts for this account or address; wait before trying again.',
+  },
+  session_rate_limited: {
+    status: 429,
+    title: 'This session sent too many requests; wait before trying again.',
+  },
 
   // Requests in general.
   request_malformed: { status: 400, title: 'The request is malformed.' },
   host_rejected: { status: 421, title: 'The Host is not one of the configured public origins.' },
   path_invalid: { status: 400, title: 'The request path is not in canonical form.' },
   body_too_large: { status: 413, title: 'The request body exceeds the size limit.' },
+  headers_too_large: { status: 431, title: 'The request header fields are too large.' },
   media_type_unsupported: { status: 415, title: 'The request body must be application/json.' },
   idempotency_key_missing: {
     status: 400,
@@ -115,6 +135,21 @@ export interface ProblemExtensions {
   field?: string;
   /** Seconds to wait before retrying. */
   retryAfter?: number;
+  /**
+   * Development mode only: SHA-256 (hex, first 16 digits) of each line of the gateway's
+   * signature base, so an SDK author can find the line that differs without seeing the base.
+   */
+  signatureBaseLineHashes?: string[];
+  /** State of each store the gateway depends on, sent by `/readyz`; never a host or a URL. */
+  stores?: Record<string, StoreStatus>;
+}
+
+/** State of one store as `/readyz` reports it. */
+export interface StoreStatus {
+  /** Kind of backend, such as `memory`, `redis`, `sqlite` or `postgres`. */
+  backend: string;
+  /** `up` when the last check succeeded, `down` when it failed or timed out. */
+  state: 'up' | 'down';
 }
 
 /** A request error with a stable code, an HTTP status and a message safe to show. */

@@ -4,7 +4,8 @@ export type ClientErrorCode =
   | 'login_failed'
   | 'refresh_failed'
   | 'response_signature_invalid'
-  | 'session_expired';
+  | 'session_expired'
+  | 'path_invalid';
 
 /** A failure detected by the client SDK; `code` is stable, `status` is set when a reply came. */
 export class RampartClientError extends Error {

@@ -219,7 +219,7 @@ export class RampartClient {
   ): SignedRequest {
     const session = this.#requireSession();
     const method = (init.method ?? 'GET').toUpperCase();
-    const url = new URL(path, this.#baseUrl);
+    const url = this.#resolve(path);
     const headers: Record<string, string> = { ...lowercaseKeys(init.headers ?? {}) };
     headers.authorization = `Bearer ${session.token}`;
 
@@ -330,6 +330,22 @@ export class RampartClient {
       );
     }
     return true;
+  }
+
+  // The token and signatures must never go to another origin, and a dot segment would be
+  // resolved away by URL before signing, so the caller's path is taken literally or not at all.
+  #resolve(path: string): URL {
+    if (!path.startsWith('/') || path.startsWith('//') || /(^|\/)\.\.?(\/|\?|$)/.test(path)) {
+      throw new RampartClientError(
+        'path_invalid',
+        `path must be an absolute path on the gateway origin without dot segments: ${JSON.stringify(path.slice(0, 100))}`,
+      );
+    }
+    const url = new URL(path, this.#baseUrl);
+    if (url.origin !== this.#baseUrl.origin) {
+      throw new RampartClientError('path_invalid', 'path resolves to another origin');
+    }
+    return url;
   }
 
   #nowSeconds(): number {

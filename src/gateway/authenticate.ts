@@ -63,7 +63,8 @@ export async function authenticateHeaders(
   if (needsIdempotencyKey) {
     const key = combinedFieldValue(auth.signable.headers, 'idempotency-key');
     if (key === undefined) throw new RampartError('idempotency_key_missing');
-    if (!/^[\x21-\x7e]{1,255}$/.test(key))
+    // 128 characters leave room for the per-user prefix a service adds when it passes the key on.
+    if (!/^[\x21-\x7e]{1,128}$/.test(key))
       throw new RampartError('request_malformed', { field: 'idempotency-key' });
   }
 
@@ -162,11 +163,33 @@ function baseLineHashes(signable: SignableRequest, signature: ParsedSignature): 
 
 const EMPTY_BODY = Buffer.alloc(0);
 
+// Fields that must appear once. Node keeps only the first Host, Authorization or Content-Type
+// line, so a second line could make the gateway and a later hop read different values.
+const SINGLE_FIELDS = new Set([
+  'host',
+  'authorization',
+  'content-type',
+  'idempotency-key',
+  'origin',
+  'cookie',
+]);
+
+function rejectRepeatedFields(rawHeaders: readonly string[]): void {
+  const seen = new Set<string>();
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as string).toLowerCase();
+    if (!SINGLE_FIELDS.has(name)) continue;
+    if (seen.has(name)) throw new RampartError('request_malformed', { field: name });
+    seen.add(name);
+  }
+}
+
 /** Starts the authentication state for `request`; rejects a Host that is not configured. */
 export function beginAuthentication(
   request: FastifyRequest,
   context: GatewayContext,
 ): RequestAuthentication {
+  rejectRepeatedFields(request.raw.rawHeaders);
   const origin = resolveOrigin(request, context.origins(), context.config.trustedProxies);
   return { origin, signable: signableRequest(request, origin), verified: false };
 }

@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
@@ -100,6 +102,9 @@ export async function createGateway(
     return503OnClosing: true,
     connectionTimeout: 30_000,
     requestTimeout: 30_000,
+    // Node's HTTP parser rejects some requests (a repeated Content-Length, Content-Length with
+    // Transfer-Encoding, obs-fold) before Fastify sees them; answer those in the problem format.
+    clientErrorHandler: (error, socket) => writeRawProblem(error, socket),
     frameworkErrors: (error, request, reply) => {
       // Fastify rejects a malformed URL before any hook runs; answer with the same code the
       // path guard uses.
@@ -145,4 +150,20 @@ export async function createGateway(
       await Promise.all([replayStore.close(), userStore.close(), auditLog.close()]);
     },
   };
+}
+
+function writeRawProblem(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const rejection = new RampartError(
+    error.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large' : 'request_malformed',
+  );
+  const body = JSON.stringify(toProblem(rejection));
+  socket.end(
+    `HTTP/1.1 ${rejection.status} ${STATUS_CODES[rejection.status] ?? 'Bad Request'}\r\n` +
+      `content-type: ${PROBLEM_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,6 +1,12 @@
 import { Pool, errors as undiciErrors } from 'undici';
 
-import { RampartError } from '../errors.js';
+import {
+  ERRORS,
+  PROBLEM_CONTENT_TYPE,
+  RampartError,
+  toProblem,
+  type ErrorCode,
+} from '../errors.js';
 import { hmacKey } from '../signature/algorithms.js';
 import type { HopCredentials } from '../service/hop-signature.js';
 import { signHopRequest } from '../service/hop-signature.js';
@@ -142,4 +148,42 @@ async function readCapped(stream: AsyncIterable<Buffer>): Promise<Buffer> {
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Rewrites an upstream error so that nothing internal reaches the client: a problem body whose
+ * `code` is in the registry with the same status passes with only its registry fields, and any
+ * other 4xx or 5xx answer becomes `upstream_error`. Successful answers pass unchanged.
+ */
+export function sanitizeUpstreamError(
+  response: UpstreamResponse,
+  requestId: string,
+): UpstreamResponse {
+  if (response.status < 400) return response;
+  const known = knownProblem(response);
+  const error = known ?? new RampartError('upstream_error');
+  const problem = toProblem(error, requestId);
+  return {
+    status: error.status,
+    headers: { 'content-type': PROBLEM_CONTENT_TYPE },
+    body: Buffer.from(JSON.stringify(problem)),
+  };
+}
+
+function knownProblem(response: UpstreamResponse): RampartError | undefined {
+  if (!(response.headers['content-type'] ?? '').startsWith(PROBLEM_CONTENT_TYPE)) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(response.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const code = (body as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !Object.hasOwn(ERRORS, code)) return undefined;
+  const error = new RampartError(code as ErrorCode);
+  if (error.status !== response.status) return undefined;
+  const field = (body as { field?: unknown }).field;
+  return typeof field === 'string' && field.length <= 64
+    ? new RampartError(code as ErrorCode, { field })
+    : error;
 }

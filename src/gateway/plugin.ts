@@ -8,7 +8,7 @@ import { auditFields, recordAudit, type RequestState } from './audit-events.js';
 import { authenticateBody, authenticateHeaders, beginAuthentication } from './authenticate.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { UNSAFE_METHODS } from './client-signature.js';
-import { forwardRequest, type Upstream } from './forward.js';
+import { forwardRequest, sanitizeUpstreamError, type Upstream } from './forward.js';
 import type { GatewayContext } from './gateway-context.js';
 import { assertCanonicalTarget } from './path-guard.js';
 import { problemBody, toRampartError } from './problem.js';
@@ -144,7 +144,7 @@ async function forward(
     await recordAudit(context, auditFields(request, requestState, { outcome: 'allowed' }));
   }
 
-  const response = await forwardRequest({
+  const upstreamResponse = await forwardRequest({
     upstream,
     method: request.method,
     target: request.url,
@@ -154,10 +154,21 @@ async function forward(
     requestId: requestState.requestId,
     timeoutMs: context.config.upstreamTimeoutMs,
   });
+  if (upstreamResponse.status >= 500) {
+    context.logger.warn(
+      {
+        requestId: requestState.requestId,
+        service: upstream.name,
+        status: upstreamResponse.status,
+      },
+      'upstream answered with a server error',
+    );
+  }
+  const response = sanitizeUpstreamError(upstreamResponse, requestState.requestId);
 
   const completion = auditFields(request, requestState, {
     outcome: 'allowed',
-    upstreamStatus: response.status,
+    upstreamStatus: upstreamResponse.status,
   });
   if (UNSAFE_METHODS.has(request.method)) {
     // The service has already acted and the decision entry is durable, so a failed completion
@@ -223,9 +234,17 @@ async function sendRejection(
 
   reply.header('rampart-request-id', requestState.requestId);
   const body = problemBody(reply, error, requestState.requestId);
+  // A rejection is signed only when the request itself verified, or for clock_skew, whose
+  // signed server time the client needs. Signing every rejection would let someone who replays
+  // a client's request obtain a genuine nonce_replayed answer bound to it, and hand that to the
+  // client in place of the real result.
+  const signFor =
+    requestState.auth?.verified === true || error.code === 'clock_skew'
+      ? requestState.auth
+      : undefined;
   return sendWithSignature(
     reply,
-    requestState.auth,
+    signFor,
     error.status,
     reply.getHeader('content-type') as string,
     Buffer.from(body),

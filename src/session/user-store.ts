@@ -1,3 +1,5 @@
+import { closeSync, openSync } from 'node:fs';
+
 import Database from 'better-sqlite3';
 
 import { hashPassword } from './password.js';
@@ -24,6 +26,9 @@ export class SqliteUserStore implements UserStore {
   readonly #db: Database.Database;
 
   constructor(file: string) {
+    // Password hashes are secrets: create the file readable by its owner only. SQLite gives its
+    // -wal and -shm files the same mode.
+    closeSync(openSync(file, 'a', 0o600));
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS users (
