@@ -1,9 +1,12 @@
+export * from './accept-signature.js';
 export * from './algorithms.js';
 export * from './components.js';
 export * from './content-digest.js';
 export * from './message.js';
+export { formUrlEncode, parseFormUrlEncoded } from './query-param.js';
 export * from './sign.js';
 export * from './signature-base.js';
 export * from './signature-input.js';
 export * from './verify.js';
+export * from './want-content-digest.js';
 export { RampartError, isRampartError, type ErrorCode } from '../errors.js';

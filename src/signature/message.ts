@@ -61,22 +61,50 @@ export function fieldsFromRecord(
 }
 
 /**
- * Returns the field value per RFC 9421 section 2.1: each field line's value stripped of
- * leading and trailing whitespace, obsolete line folding replaced by a space, and the lines
- * joined with `, ` in order. Returns `undefined` when the field is absent.
+ * Canonicalizes one field line value per RFC 9421 section 2.1: each obsolete line folding
+ * (`OWS CRLF RWS`, RFC 9112 section 5.2) becomes a single space, and leading and trailing spaces
+ * and tabs are removed. Other whitespace, such as U+00A0, stays part of the value. Runs in time
+ * linear in the value length.
  */
-export function combinedFieldValue(fields: HeaderFields, name: string): string | undefined {
-  const wanted = name.toLowerCase();
-  let combined: string | undefined;
-  for (const [fieldName, value] of fields) {
-    if (fieldName.toLowerCase() !== wanted) continue;
-    const canonical = value.replace(/\r?\n[ \t]+/g, ' ').trim();
-    combined = combined === undefined ? canonical : `${combined}, ${canonical}`;
+export function canonicalFieldLine(value: string): string {
+  const pieces: string[] = [];
+  for (const [index, line] of value.split('\n').entries()) {
+    if (index > 0 && (line.startsWith(' ') || line.startsWith('\t'))) {
+      const previous = pieces.pop() ?? '';
+      const withoutCr = previous.endsWith('\r') ? previous.slice(0, -1) : previous;
+      pieces.push(trimWhitespace(withoutCr, 'end'), ' ', trimWhitespace(line, 'start'));
+    } else {
+      if (index > 0) pieces.push('\n');
+      pieces.push(line);
+    }
   }
-  return combined;
+  return trimWhitespace(trimWhitespace(pieces.join(''), 'start'), 'end');
 }
 
-/** Returns each field line's value for `name`, in order. */
+// A loop instead of a regular expression: `/[ \t]+$/` backtracks quadratically on long runs.
+function trimWhitespace(text: string, side: 'start' | 'end'): string {
+  let start = 0;
+  let end = text.length;
+  if (side === 'start') {
+    while (start < end && (text[start] === ' ' || text[start] === '\t')) start += 1;
+  } else {
+    while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end -= 1;
+  }
+  return text.slice(start, end);
+}
+
+/**
+ * Returns the field value per RFC 9421 section 2.1: each field line canonicalized by
+ * {@link canonicalFieldLine}, and the lines joined with `, ` in order. Returns `undefined` when the
+ * field is absent.
+ */
+export function combinedFieldValue(fields: HeaderFields, name: string): string | undefined {
+  const lines = fieldLines(fields, name);
+  if (lines.length === 0) return undefined;
+  return lines.map(canonicalFieldLine).join(', ');
+}
+
+/** Returns each field line's value for `name`, in order, as received. */
 export function fieldLines(fields: HeaderFields, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];

@@ -3,7 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { serializeByteSequence } from 'structured-headers';
 
 import { computeSignature, type SignatureKey } from './algorithms.js';
-import { component, type ComponentIdentifier } from './components.js';
+import {
+  parseComponentIdentifier,
+  type ComponentIdentifier,
+  type StructuredFieldType,
+} from './components.js';
 import type { SignableRequest, SignableResponse } from './message.js';
 import { buildSignatureBase } from './signature-base.js';
 import { serializeSignatureParams, toParameters, type SignatureParams } from './signature-input.js';
@@ -12,7 +16,10 @@ import { serializeSignatureParams, toParameters, type SignatureParams } from './
 export interface SignOptions {
   key: SignatureKey;
   keyid: string;
-  /** Covered components, as names (`"@method"`, `"content-digest"`) or identifiers. */
+  /**
+   * Covered components, as bare names (`@method`, `content-digest`), serialized identifiers
+   * (`"@query-param";name="Pet"`) or identifier objects.
+   */
   components: ReadonlyArray<string | ComponentIdentifier>;
   /** Dictionary label for the signature. Default `sig1`. */
   label?: string;
@@ -26,6 +33,8 @@ export interface SignOptions {
   tag?: string;
   /** Emit the `alg` parameter. Default `true`. */
   includeAlg?: boolean;
+  /** Field types for the `sf` parameter beyond the built-in ones. Default: none. */
+  structuredFields?: Readonly<Record<string, StructuredFieldType>>;
 }
 
 /** The two dictionary members a signature adds to a message. */
@@ -43,6 +52,9 @@ export interface SignatureFields {
 /**
  * Signs `message` per RFC 9421 section 3.1 and returns the `Signature-Input` and `Signature`
  * members to add to it.
+ *
+ * @throws RampartError any code of {@link buildSignatureBase} when a component cannot be signed.
+ * @throws TypeError when a component string is not a valid identifier.
  */
 export function signMessage(
   message: SignableRequest | SignableResponse,
@@ -61,9 +73,13 @@ export function signMessage(
   if (options.includeAlg !== false) params.alg = options.key.algorithm;
   if (options.tag !== undefined) params.tag = options.tag;
 
-  const components = options.components.map((id) => (typeof id === 'string' ? component(id) : id));
+  const components = options.components.map((id) =>
+    typeof id === 'string' ? parseComponentIdentifier(id) : id,
+  );
   const parameters = toParameters(params);
-  const base = buildSignatureBase(message, components, parameters);
+  const base = buildSignatureBase(message, components, parameters, {
+    structuredFields: options.structuredFields,
+  });
   const signature = computeSignature(options.key, base);
 
   return {

@@ -1,7 +1,13 @@
 import type { Parameters } from 'structured-headers';
 
 import { RampartError } from '../errors.js';
-import { componentValue, serializeComponent, type ComponentIdentifier } from './components.js';
+import {
+  componentKey,
+  componentValue,
+  serializeComponent,
+  type ComponentIdentifier,
+  type ComponentOptions,
+} from './components.js';
 import type { SignableRequest, SignableResponse } from './message.js';
 import { serializeSignatureParams } from './signature-input.js';
 
@@ -9,25 +15,29 @@ import { serializeSignatureParams } from './signature-input.js';
  * Builds the RFC 9421 signature base (section 2.5): one `"id": value` line per covered
  * component, then the `@signature-params` line, joined by LF with no trailing newline.
  *
- * @throws RampartError `signature_component_missing` or `signature_component_unsupported` when a
- *   component cannot be computed, and `signature_malformed` for a value with a newline or a
- *   covered `@signature-params`.
+ * @param options.structuredFields field types for `sf` beyond the built-in ones; default none.
+ * @throws RampartError `signature_malformed` when a component is listed twice or
+ *   `@signature-params` is listed, and any code of {@link componentValue}.
  */
 export function buildSignatureBase(
   message: SignableRequest | SignableResponse,
-  components: ComponentIdentifier[],
+  components: readonly ComponentIdentifier[],
   params: Parameters,
+  options: ComponentOptions = {},
 ): string {
   const lines: string[] = [];
+  const seen = new Set<string>();
   for (const id of components) {
+    // Section 2.3: @signature-params is never a covered component.
     if (id.name === '@signature-params') {
       throw new RampartError('signature_malformed', { field: 'Signature-Input' });
     }
-    const value = componentValue(id, message);
-    // Section 2.5: a value containing a newline cannot be represented in the base.
-    if (/[\r\n]/.test(value))
-      throw new RampartError('signature_component_unsupported', { field: id.name });
-    lines.push(`${serializeComponent(id)}: ${value}`);
+    // Section 2.5, step 2.1: each component identifier occurs once, parameter order aside.
+    const key = componentKey(id);
+    if (seen.has(key)) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
+    seen.add(key);
+
+    lines.push(`${serializeComponent(id)}: ${componentValue(id, message, options)}`);
   }
   lines.push(`"@signature-params": ${serializeSignatureParams(components, params)}`);
   return lines.join('\n');

@@ -1,14 +1,19 @@
 import {
   type BareItem,
+  type Dictionary,
+  type InnerList,
   type Item,
   type Parameters,
-  parseDictionary,
   serializeInnerList,
 } from 'structured-headers';
 
 import { RampartError } from '../errors.js';
-import type { ComponentIdentifier } from './components.js';
+import { readCoveredComponents, type ComponentIdentifier } from './component-identifier.js';
 import { combinedFieldValue, type HeaderFields } from './message.js';
+import { parseDictionaryField } from './structured-field.js';
+
+export { MAX_COMPONENTS } from './component-identifier.js';
+export { MAX_FIELD_LENGTH } from './structured-field.js';
 
 /** Signature parameters defined by RFC 9421 section 2.3. */
 export interface SignatureParams {
@@ -39,11 +44,6 @@ const PARAM_TYPES: Record<keyof SignatureParams, 'integer' | 'string'> = {
   tag: 'string',
 };
 
-/** Maximum length of a Signature-Input or Signature field value, in characters. */
-export const MAX_FIELD_LENGTH = 4096;
-/** Maximum number of components one signature may cover. */
-export const MAX_COMPONENTS = 32;
-
 /** How a verifier picks one signature out of the message. */
 export interface SignatureSelector {
   /** Exact label to use. */
@@ -55,15 +55,37 @@ export interface SignatureSelector {
 /**
  * Reads `Signature-Input` and `Signature` from `headers` and returns the one signature that
  * `selector` picks: by label, else the only one with the given tag, else the only one present.
+ * Both fields must parse as a whole, without a label given twice; only the picked member is
+ * checked further.
  *
- * @throws RampartError `signature_missing` when either field is absent, `signature_malformed`
- *   when a field is not a valid dictionary of the right shape or the selection is ambiguous,
- *   `signature_params_invalid` when a known parameter has the wrong type.
+ * @throws RampartError `signature_missing` when both fields are absent or the label or tag is not
+ *   present, `signature_malformed` when a field is not a valid dictionary (or is longer than
+ *   {@link MAX_FIELD_LENGTH}), the picked member has the wrong shape, or the selection is
+ *   ambiguous, and `signature_params_invalid` when a known parameter has the wrong type.
  */
 export function parseSignature(
   headers: HeaderFields,
   selector: SignatureSelector = {},
 ): ParsedSignature {
+  const { inputs, signatures } = readSignatureFields(headers);
+  return toParsedSignature(selectLabel(inputs, selector), inputs, signatures);
+}
+
+/**
+ * Reads every signature in `headers`, in `Signature-Input` order (RFC 9421 section 4). Each
+ * member is checked as {@link parseSignature} checks the picked one.
+ *
+ * @throws RampartError as {@link parseSignature}, except the selection codes.
+ */
+export function parseSignatures(headers: HeaderFields): ParsedSignature[] {
+  const { inputs, signatures } = readSignatureFields(headers);
+  return [...inputs.keys()].map((label) => toParsedSignature(label, inputs, signatures));
+}
+
+function readSignatureFields(headers: HeaderFields): {
+  inputs: Dictionary;
+  signatures: Dictionary;
+} {
   const inputValue = combinedFieldValue(headers, 'signature-input');
   const signatureValue = combinedFieldValue(headers, 'signature');
   if (inputValue === undefined && signatureValue === undefined) {
@@ -75,59 +97,50 @@ export function parseSignature(
     });
   }
 
-  // Bounds keep parsing and base building cheap for a request nobody has authenticated yet.
-  if (inputValue.length > MAX_FIELD_LENGTH)
-    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  if (signatureValue.length > MAX_FIELD_LENGTH)
-    throw new RampartError('signature_malformed', { field: 'Signature' });
+  // A label given twice is rejected instead of letting the last one win (RFC 8941 section
+  // 4.2.2), so that no two readers of the message can pick different signatures.
+  const inputs = parseDictionaryField(inputValue, {
+    code: 'signature_malformed',
+    field: 'Signature-Input',
+    rejectDuplicateKeys: true,
+  });
+  const signatures = parseDictionaryField(signatureValue, {
+    code: 'signature_malformed',
+    field: 'Signature',
+    rejectDuplicateKeys: true,
+  });
+  return { inputs, signatures };
+}
 
-  const inputs = parseField(inputValue, 'Signature-Input');
-  const signatures = parseField(signatureValue, 'Signature');
-  const label = selectLabel(inputs, selector);
-
+function toParsedSignature(
+  label: string,
+  inputs: Dictionary,
+  signatures: Dictionary,
+): ParsedSignature {
   const input = inputs.get(label);
   const signature = signatures.get(label);
   if (input === undefined || signature === undefined) {
     throw new RampartError('signature_malformed', { field: 'Signature' });
   }
-  if (!Array.isArray(input[0]))
+  // Section 4.1: the Signature-Input member is an inner list, the Signature member a byte sequence.
+  if (!Array.isArray(input[0])) {
     throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  if (!(signature[0] instanceof ArrayBuffer))
+  }
+  if (!(signature[0] instanceof ArrayBuffer)) {
     throw new RampartError('signature_malformed', { field: 'Signature' });
-
-  if ((input[0] as Item[]).length > MAX_COMPONENTS) {
-    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  }
-  const components = (input[0] as Item[]).map(toComponent);
-  const seen = new Set<string>();
-  for (const id of components) {
-    // Section 3.2: a component identifier must not be covered twice.
-    const key = serializeInnerList([[[id.name, id.params]], new Map()]);
-    if (seen.has(key)) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-    seen.add(key);
   }
 
+  const [items, rawParams] = input as InnerList;
   return {
     label,
-    components,
-    params: readParams(input[1]),
-    rawParams: input[1],
+    components: readCoveredComponents(items, 'signature_malformed', 'Signature-Input'),
+    params: readParams(rawParams),
+    rawParams,
     signature: new Uint8Array(signature[0]),
   };
 }
 
-function parseField(value: string, field: string): Map<string, Item | [Item[], Parameters]> {
-  try {
-    return parseDictionary(value);
-  } catch {
-    throw new RampartError('signature_malformed', { field });
-  }
-}
-
-function selectLabel(
-  inputs: Map<string, Item | [Item[], Parameters]>,
-  selector: SignatureSelector,
-): string {
+function selectLabel(inputs: Dictionary, selector: SignatureSelector): string {
   if (selector.label !== undefined) {
     if (!inputs.has(selector.label)) throw new RampartError('signature_missing');
     return selector.label;
@@ -137,17 +150,10 @@ function selectLabel(
     candidates = candidates.filter((label) => inputs.get(label)?.[1].get('tag') === selector.tag);
     if (candidates.length === 0) throw new RampartError('signature_missing');
   }
-  if (candidates.length !== 1)
-    throw new RampartError('signature_malformed', { field: 'Signature-Input' });
-  return candidates[0] as string;
-}
-
-function toComponent(item: Item): ComponentIdentifier {
-  const [name, params] = item;
-  if (typeof name !== 'string' || name === '') {
+  if (candidates.length !== 1) {
     throw new RampartError('signature_malformed', { field: 'Signature-Input' });
   }
-  return { name, params };
+  return candidates[0] as string;
 }
 
 function readParams(raw: Parameters): SignatureParams {
@@ -169,7 +175,7 @@ function readParams(raw: Parameters): SignatureParams {
  * `Signature-Input` member value and the `@signature-params` line (section 2.3).
  */
 export function serializeSignatureParams(
-  components: ComponentIdentifier[],
+  components: readonly ComponentIdentifier[],
   params: Parameters,
 ): string {
   return serializeInnerList([components.map((id) => [id.name, id.params] as Item), params]);

@@ -1,4 +1,10 @@
-import { serializeComponent, type ComponentIdentifier } from './components.js';
+import {
+  componentKey,
+  parseComponentIdentifier,
+  type ComponentIdentifier,
+  type ComponentOptions,
+  type StructuredFieldType,
+} from './components.js';
 import { checkSignature, type AlgorithmName, type SignatureKey } from './algorithms.js';
 import { RampartError } from '../errors.js';
 import type { SignableRequest, SignableResponse } from './message.js';
@@ -14,7 +20,10 @@ import {
 export interface VerificationPolicy {
   /** Allowed algorithms. */
   algorithms: readonly AlgorithmName[];
-  /** Components that must be covered, as serialized identifiers (`"@method"`, `"content-digest"`). */
+  /**
+   * Components that must be covered, as bare names (`@method`) or serialized identifiers
+   * (`"@query-param";name="id"`). Parameter order does not matter.
+   */
   requiredComponents: readonly string[];
   /** Maximum age of `created`, in seconds. Default 30. */
   maxAgeSeconds?: number;
@@ -28,6 +37,8 @@ export interface VerificationPolicy {
   requireNonce?: boolean;
   /** Which signature to check. */
   selector?: SignatureSelector;
+  /** Field types for the `sf` parameter beyond the built-in ones. Default: none. */
+  structuredFields?: Readonly<Record<string, StructuredFieldType>>;
 }
 
 /**
@@ -108,11 +119,11 @@ function checkTimeWindow(params: SignatureParams, policy: VerificationPolicy, no
 }
 
 function checkCoverage(components: ComponentIdentifier[], required: readonly string[]): void {
-  const covered = new Set(components.map(serializeComponent));
+  const covered = new Set(components.map(componentKey));
   for (const name of required) {
-    const id = name.startsWith('"') ? name : JSON.stringify(name);
-    if (!covered.has(id))
+    if (!covered.has(componentKey(parseComponentIdentifier(name)))) {
       throw new RampartError('signature_coverage_insufficient', { field: name });
+    }
   }
 }
 
@@ -120,18 +131,20 @@ function checkCoverage(components: ComponentIdentifier[], required: readonly str
  * Recomputes the signature base from `message` and checks the signature with `key`. The key's
  * own algorithm is used; an `alg` parameter that names another algorithm is rejected.
  *
- * @throws RampartError `algorithm_unsupported`, `signature_component_missing`,
- *   `signature_component_unsupported` or `signature_invalid`.
+ * @param options.structuredFields field types for `sf` beyond the built-in ones; default none.
+ * @throws RampartError `algorithm_unsupported`, `signature_malformed`, a
+ *   `signature_component_*` code or `signature_invalid`.
  */
 export function checkParsedSignature(
   message: SignableRequest | SignableResponse,
   parsed: ParsedSignature,
   key: SignatureKey,
+  options: ComponentOptions = {},
 ): void {
   if (parsed.params.alg !== undefined && parsed.params.alg !== key.algorithm) {
     throw new RampartError('algorithm_unsupported');
   }
-  const base = buildSignatureBase(message, parsed.components, parsed.rawParams);
+  const base = buildSignatureBase(message, parsed.components, parsed.rawParams, options);
   checkSignature(key, base, parsed.signature);
 }
 
@@ -164,6 +177,8 @@ export function verifyMessage(
   if (!options.policy.algorithms.includes(key.algorithm))
     throw new RampartError('algorithm_unsupported');
 
-  checkParsedSignature(message, parsed, key);
+  checkParsedSignature(message, parsed, key, {
+    structuredFields: options.policy.structuredFields,
+  });
   return parsed;
 }

@@ -1,217 +1,221 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  verify as cryptoVerify,
+  type KeyObject,
+} from 'node:crypto';
 
 import { describe, expect, it } from 'vitest';
 
-import { hmacKey } from '../../src/signature/algorithms.js';
+import { hmacKey, type SignatureKey } from '../../src/signature/algorithms.js';
 import { checkContentDigest, createContentDigest } from '../../src/signature/content-digest.js';
-import { fieldsFromRecord, type SignableRequest } from '../../src/signature/message.js';
+import type { SignableRequest, SignableResponse } from '../../src/signature/message.js';
 import { signMessage } from '../../src/signature/sign.js';
-import { verifyMessage } from '../../src/signature/verify.js';
+import { buildSignatureBase } from '../../src/signature/signature-base.js';
+import { parseSignature, type ParsedSignature } from '../../src/signature/signature-input.js';
+import { checkParsedSignature, verifyMessage } from '../../src/signature/verify.js';
+import {
+  parseWantContentDigest,
+  selectDigestAlgorithm,
+} from '../../src/signature/want-content-digest.js';
+import { appendixB, digests, toSignable } from './vectors.js';
 
-// RFC 9421 appendix B.1.5: the shared secret "test-shared-secret", 64 bytes in base64.
-const TEST_SHARED_SECRET = Buffer.from(
-  'uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==',
-  'base64',
-);
+type AppendixCase = (typeof appendixB.cases)[number];
 
-// RFC 9421 appendix B.1.4: test-key-ed25519.
-const ED25519_PRIVATE = `-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF
------END PRIVATE KEY-----`;
-const ED25519_PUBLIC = `-----BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
------END PUBLIC KEY-----`;
+function keyEntry(name: string) {
+  const entry = appendixB.keys[name];
+  if (entry === undefined) throw new Error(`unknown vector key ${name}`);
+  return entry;
+}
 
-// RFC 9421 appendix B.2: the test request.
-const TEST_REQUEST: SignableRequest = {
-  method: 'POST',
-  scheme: 'https',
-  authority: 'example.com',
-  target: '/foo?param=Value&Pet=dog',
-  headers: fieldsFromRecord({
-    host: 'example.com',
-    date: 'Tue, 20 Apr 2021 02:07:55 GMT',
-    'content-type': 'application/json',
-    'content-digest':
-      'sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:',
-    'content-length': '18',
-  }),
-};
-const TEST_BODY = Buffer.from('{"hello": "world"}');
+/** Builds the Rampart key for the two algorithms Rampart implements. */
+function rampartKey(name: string): SignatureKey {
+  const entry = keyEntry(name);
+  if (entry.algorithm === 'hmac-sha256') {
+    return hmacKey(Buffer.from(entry.secretBase64 ?? '', 'base64'));
+  }
+  if (entry.algorithm === 'ed25519') {
+    return {
+      algorithm: 'ed25519',
+      privateKey: createPrivateKey(entry.privateKeyPem ?? ''),
+      publicKey: createPublicKey(entry.publicKeyPem ?? ''),
+    };
+  }
+  throw new Error(`Rampart does not implement ${entry.algorithm}`);
+}
+
+function labelOf(testCase: AppendixCase): string {
+  return testCase.signatureInput.slice(0, testCase.signatureInput.indexOf('='));
+}
+
+/** Returns the vector message with the case's Signature-Input and Signature fields added. */
+function signedMessage(testCase: AppendixCase): SignableRequest | SignableResponse {
+  const message = appendixB.messages[testCase.message];
+  if (message === undefined) throw new Error(`unknown vector message ${testCase.message}`);
+  const signable = toSignable(message, appendixB.messages);
+  return {
+    ...signable,
+    headers: [
+      ...signable.headers,
+      ['Signature-Input', testCase.signatureInput],
+      ['Signature', testCase.signature],
+    ],
+  };
+}
+
+/** RSA-PSS and ECDSA are checked with node:crypto directly; Rampart does not implement them. */
+function verifyWithNodeCrypto(
+  algorithm: string,
+  publicKey: KeyObject,
+  base: string,
+  signature: Uint8Array,
+): boolean {
+  const data = Buffer.from(base, 'ascii');
+  if (algorithm === 'rsa-pss-sha512') {
+    return cryptoVerify(
+      'sha512',
+      data,
+      { key: publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 },
+      signature,
+    );
+  }
+  if (algorithm === 'ecdsa-p256-sha256') {
+    return cryptoVerify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+  }
+  throw new Error(`no node:crypto check for ${algorithm}`);
+}
 
 describe('RFC 9421 appendix B vectors', () => {
-  it('reproduces B.2.5 hmac-sha256 base and signature', () => {
-    const signed = signMessage(TEST_REQUEST, {
-      key: hmacKey(TEST_SHARED_SECRET),
-      keyid: 'test-shared-secret',
-      label: 'sig-b25',
-      components: ['date', '@authority', 'content-type'],
-      created: 1618884473,
-      includeAlg: false,
+  for (const testCase of appendixB.cases) {
+    const name = `${testCase.id} ${testCase.title}`;
+    const message = signedMessage(testCase);
+    const parsed: ParsedSignature = parseSignature(message.headers, { label: labelOf(testCase) });
+    const base = buildSignatureBase(message, parsed.components, parsed.rawParams);
+
+    if (testCase.base !== null) {
+      it(`${name}: reproduces the signature base`, () => {
+        expect(base).toBe(testCase.base);
+      });
+    }
+
+    const algorithm = keyEntry(testCase.key).algorithm;
+    it(`${name}: ${testCase.valid ? 'verifies' : 'rejects'} the published signature`, () => {
+      if (algorithm === 'hmac-sha256' || algorithm === 'ed25519') {
+        const check = () => checkParsedSignature(message, parsed, rampartKey(testCase.key));
+        if (testCase.valid) expect(check).not.toThrow();
+        else expect(check).toThrow(expect.objectContaining({ code: 'signature_invalid' }));
+      } else {
+        const publicKey = createPublicKey(keyEntry(testCase.key).publicKeyPem ?? '');
+        const valid = verifyWithNodeCrypto(algorithm, publicKey, base, parsed.signature);
+        expect(valid).toBe(testCase.valid);
+      }
     });
 
-    expect(signed.base).toBe(
-      [
-        '"date": Tue, 20 Apr 2021 02:07:55 GMT',
-        '"@authority": example.com',
-        '"content-type": application/json',
-        '"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
-      ].join('\n'),
-    );
-    expect(signed.signatureInput).toBe(
-      'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
-    );
-    expect(signed.signature).toBe('sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:');
-  });
+    if (testCase.deterministic && testCase.valid) {
+      it(`${name}: signs to the published Signature-Input and Signature`, () => {
+        const signed = signMessage(toSignable(appendixB.messages[testCase.message]!), {
+          key: rampartKey(testCase.key),
+          keyid: parsed.params.keyid ?? '',
+          label: parsed.label,
+          components: parsed.components,
+          created: parsed.params.created,
+          includeAlg: false,
+        });
 
-  it('verifies the published B.2.5 signature', () => {
-    const request: SignableRequest = {
-      ...TEST_REQUEST,
-      headers: [
-        ...TEST_REQUEST.headers,
-        [
-          'signature-input',
-          'sig-b25=("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
-        ],
-        ['signature', 'sig-b25=:pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=:'],
-      ],
-    };
+        expect(signed.base).toBe(testCase.base);
+        expect(signed.signatureInput).toBe(testCase.signatureInput);
+        expect(signed.signature).toBe(testCase.signature);
+      });
+    }
+  }
 
-    const parsed = verifyMessage(request, {
+  it('verifies B.2.5 end to end with verifyMessage', () => {
+    const testCase = appendixB.cases.find((entry) => entry.id === 'B.2.5')!;
+
+    const parsed = verifyMessage(signedMessage(testCase), {
       policy: {
         algorithms: ['hmac-sha256'],
-        requiredComponents: ['@authority'],
+        requiredComponents: ['@authority', '"date"'],
         requireExpires: false,
         requireNonce: false,
-        maxAgeSeconds: 60,
       },
-      resolveKey: (keyid) =>
-        keyid === 'test-shared-secret' ? hmacKey(TEST_SHARED_SECRET) : undefined,
+      resolveKey: (keyid) => (keyid === 'test-shared-secret' ? rampartKey(keyid) : undefined),
       nowSeconds: 1618884480,
     });
 
     expect(parsed.label).toBe('sig-b25');
   });
 
-  it('reproduces B.2.6 ed25519 signature', () => {
-    const signed = signMessage(TEST_REQUEST, {
-      key: {
-        algorithm: 'ed25519',
-        privateKey: createPrivateKey(ED25519_PRIVATE),
-        publicKey: createPublicKey(ED25519_PUBLIC),
+  it('verifies B.2.6 end to end with verifyMessage', () => {
+    const testCase = appendixB.cases.find((entry) => entry.id === 'B.2.6')!;
+
+    const parsed = verifyMessage(signedMessage(testCase), {
+      policy: {
+        algorithms: ['ed25519'],
+        requiredComponents: ['@method', '@path', '@authority'],
+        requireExpires: false,
+        requireNonce: false,
       },
-      keyid: 'test-key-ed25519',
-      label: 'sig-b26',
-      components: ['date', '@method', '@path', '@authority', 'content-type', 'content-length'],
-      created: 1618884473,
-      includeAlg: false,
+      resolveKey: (keyid) => (keyid === 'test-key-ed25519' ? rampartKey(keyid) : undefined),
+      nowSeconds: 1618884480,
     });
 
-    expect(signed.signature).toBe(
-      'sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:',
-    );
+    expect(parsed.label).toBe('sig-b26');
   });
 
-  it('derives @target-uri, @scheme, @request-target and @query as in section 2.2', () => {
-    const signed = signMessage(
-      {
-        method: 'POST',
-        scheme: 'https',
-        authority: 'WWW.Example.com:443',
-        target: '/path?param=value',
-        headers: [],
-      },
-      {
-        key: hmacKey(TEST_SHARED_SECRET),
-        keyid: 'k',
-        components: ['@target-uri', '@authority', '@scheme', '@request-target', '@path', '@query'],
-        created: 1,
-        includeAlg: false,
-      },
-    );
-
-    expect(signed.base.split('\n').slice(0, 6)).toEqual([
-      '"@target-uri": https://www.example.com/path?param=value',
-      '"@authority": www.example.com',
-      '"@scheme": https',
-      '"@request-target": /path?param=value',
-      '"@path": /path',
-      '"@query": ?param=value',
-    ]);
-  });
-
-  it('uses a lone ? for an absent query', () => {
-    const signed = signMessage(
-      { method: 'GET', scheme: 'http', authority: 'example.com', target: '/path', headers: [] },
-      { key: hmacKey(TEST_SHARED_SECRET), keyid: 'k', components: ['@query'], created: 1 },
-    );
-
-    expect(signed.base.split('\n')[0]).toBe('"@query": ?');
-  });
-
-  it('combines repeated field lines as section 2.1 says', () => {
-    const signed = signMessage(
-      {
-        method: 'GET',
-        scheme: 'http',
-        authority: 'example.com',
-        target: '/',
-        headers: [
-          ['X-OWS-Header', '   Leading and trailing whitespace.   '],
-          ['X-Obs-Fold-Header', 'Obsolete\n    line folding.'],
-          ['Example-Dict', ' a=1,    b=2;x=1;y=2,   c=(a   b   c)'],
-          ['Example-Dict', ' d'],
-          ['X-Empty-Header', ''],
-        ],
-      },
-      {
-        key: hmacKey(TEST_SHARED_SECRET),
-        keyid: 'k',
-        components: ['x-ows-header', 'x-obs-fold-header', 'example-dict', 'x-empty-header'],
-        created: 1,
-      },
-    );
-
-    expect(signed.base.split('\n').slice(0, 4)).toEqual([
-      '"x-ows-header": Leading and trailing whitespace.',
-      '"x-obs-fold-header": Obsolete line folding.',
-      '"example-dict": a=1,    b=2;x=1;y=2,   c=(a   b   c), d',
-      '"x-empty-header": ',
-    ]);
+  it('finds each test message digest matching its body', () => {
+    for (const name of ['test-request', 'test-response', 'busy-response']) {
+      const message = appendixB.messages[name]!;
+      const digest = message.headers.find(([field]) => field === 'Content-Digest')![1];
+      expect(() => checkContentDigest(digest, Buffer.from(message.body ?? ''))).not.toThrow();
+    }
   });
 });
 
-describe('RFC 9530 Content-Digest', () => {
-  it('matches the section 2 examples for sha-256 and sha-512', () => {
-    expect(createContentDigest(TEST_BODY, ['sha-256'])).toBe(
-      'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
-    );
-    expect(createContentDigest(TEST_BODY, ['sha-512'])).toBe(
-      'sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:',
-    );
-  });
+describe('RFC 9530 digest vectors', () => {
+  for (const testCase of digests.digests) {
+    const body =
+      testCase.bodyBase64 === undefined
+        ? Buffer.from(testCase.body ?? '', 'utf8')
+        : Buffer.from(testCase.bodyBase64, 'base64');
 
-  it('accepts a matching digest and ignores unknown algorithms', () => {
-    expect(() =>
-      checkContentDigest(
-        `unixsum=30637, ${createContentDigest(TEST_BODY, ['sha-512'])}`,
-        TEST_BODY,
-      ),
-    ).not.toThrow();
-  });
+    it(`${testCase.id} ${testCase.title}: computes the published digest`, () => {
+      expect(createContentDigest(body, [testCase.algorithm])).toBe(testCase.fieldValue);
+    });
 
-  it('tells an empty body from another body', () => {
-    const empty = createContentDigest(new Uint8Array(0));
-    expect(empty).toBe('sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:');
-    expect(() => checkContentDigest(empty, Buffer.from(' '))).toThrow(
+    it(`${testCase.id} ${testCase.title}: accepts the published digest`, () => {
+      expect(() => checkContentDigest(testCase.fieldValue, body)).not.toThrow();
+    });
+  }
+
+  it('rejects a digest of other content', () => {
+    const empty = digests.digests.find((entry) => entry.id === 'empty-content')!;
+    expect(() => checkContentDigest(empty.fieldValue, Buffer.from(' '))).toThrow(
       expect.objectContaining({ code: 'digest_mismatch' }),
     );
   });
 
   it('rejects when any supported digest does not match', () => {
-    const mixed = `${createContentDigest(TEST_BODY, ['sha-256'])}, ${createContentDigest(Buffer.from('other'), ['sha-512'])}`;
-    expect(() => checkContentDigest(mixed, TEST_BODY)).toThrow(
+    const body = Buffer.from('{"hello": "world"}');
+    const mixed = `${createContentDigest(body, ['sha-256'])}, ${createContentDigest(Buffer.from('other'), ['sha-512'])}`;
+    expect(() => checkContentDigest(mixed, body)).toThrow(
       expect.objectContaining({ code: 'digest_mismatch' }),
     );
   });
+
+  it('ignores algorithms it does not implement', () => {
+    const body = Buffer.from('{"hello": "world"}');
+    const value = `unixsum=:AAB3rQ==:, ${createContentDigest(body, ['sha-512'])}`;
+    expect(() => checkContentDigest(value, body)).not.toThrow();
+  });
+
+  for (const testCase of digests.wantContentDigest) {
+    it(`Want-Content-Digest ${testCase.id}: parses and selects an algorithm`, () => {
+      const preferences = parseWantContentDigest(testCase.fieldValue);
+
+      expect(preferences).toEqual(testCase.preferences);
+      expect(selectDigestAlgorithm(preferences) ?? null).toBe(testCase.selected);
+    });
+  }
 });
