@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'var/', 'coverage/'] },
+  { ignores: ['dist/', 'node_modules/', 'var/', 'coverage/', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,6 +15,34 @@ export default tseslint.config(
       ],
       eqeqeq: ['error', 'always'],
       'no-console': 'off',
+    },
+  },
+  {
+    // Code that runs in the browser: DOM globals, and no Node module or Node-only Rampart code.
+    files: ['src/client/browser/**', 'examples/bank/web/src/**', 'test/browser/harness/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Browser code cannot import Node modules.' },
+            {
+              group: [
+                '**/signature/algorithms.js',
+                '**/signature/content-digest.js',
+                '**/signature/sign.js',
+                '**/signature/verify.js',
+                '**/signature/index.js',
+                '**/session/**',
+                '**/client/rampart-client.js',
+                '**/client/index.js',
+              ],
+              message: 'This module imports node:crypto; use src/client/browser instead.',
+            },
+          ],
+        },
+      ],
     },
   },
 );

@@ -1,8 +1,11 @@
+import type { KeyObject } from 'node:crypto';
+
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 
 import { hmacKey } from '../../src/signature/algorithms.js';
 import { listeningAuthority } from '../../src/service/index.js';
 import { createAccountsService } from './accounts/accounts-service.js';
+import { createAuditService } from './audit/audit-service.js';
 import { createLedgerService } from './ledger/ledger-service.js';
 import { createPaymentsService } from './payments/payments-service.js';
 
@@ -13,6 +16,7 @@ export const HOP_KEY_IDS = [
   'payments-accounts',
   'payments-ledger',
   'accounts-ledger',
+  'gateway-audit',
 ] as const;
 
 /** A hop key id of the demo. */
@@ -24,8 +28,16 @@ export interface BankServicesOptions {
   dataDir: string;
   /** Raw HMAC key of at least 32 bytes for each hop key id. */
   hopKeys: Readonly<Record<HopKeyId, Uint8Array>>;
-  /** TCP ports on 127.0.0.1. Default 8081, 8082, 8083; 0 picks free ports. */
-  ports?: { accounts: number; ledger: number; payments: number };
+  /**
+   * TCP ports on 127.0.0.1. Default 8081, 8082, 8083 and, with `audit`, 8084; 0 picks free
+   * ports.
+   */
+  ports?: { accounts: number; ledger: number; payments: number; audit?: number };
+  /**
+   * The gateway's audit log and audit public key. With it, the audit service starts too, so an
+   * auditor can list and verify the trail through the gateway.
+   */
+  audit?: { file: string; publicKey?: KeyObject };
   /** A pino logger, or false for none. Default false. */
   logger?: FastifyBaseLogger | false;
 }
@@ -33,17 +45,18 @@ export interface BankServicesOptions {
 /** The running demo services. */
 export interface BankServices {
   /** Base URL of each service, such as `http://127.0.0.1:8081`. */
-  urls: { accounts: string; ledger: string; payments: string };
-  /** Closes all three services. */
+  urls: { accounts: string; ledger: string; payments: string; audit?: string };
+  /** Closes every service it started. */
   close(): Promise<void>;
 }
 
-const DEFAULT_PORTS = { accounts: 8081, ledger: 8082, payments: 8083 } as const;
+const DEFAULT_PORTS = { accounts: 8081, ledger: 8082, payments: 8083, audit: 8084 } as const;
 const HOST = '127.0.0.1';
 
 /**
- * Builds the three demo services and listens on 127.0.0.1, ledger first, then accounts, then
- * payments, so that each one's upstream URLs are known when it is built.
+ * Builds the demo services and listens on 127.0.0.1: ledger first, then accounts, then payments,
+ * so that each one's upstream URLs are known when it is built, and last the audit service when
+ * `options.audit` is given.
  *
  * @throws TypeError for a missing or short hop key; the listen error when a port is taken
  *   (services already started are closed first).
@@ -99,8 +112,26 @@ export async function startBankServices(options: BankServicesOptions): Promise<B
       ports.payments,
     );
 
+    let auditUrl: string | undefined;
+    if (options.audit !== undefined) {
+      auditUrl = await listen(
+        createAuditService({
+          auditFile: options.audit.file,
+          ...(options.audit.publicKey ? { auditPublicKey: options.audit.publicKey } : {}),
+          callers: { 'gateway-audit': { caller: 'gateway', key: key('gateway-audit') } },
+          logger: childLogger(logger, 'audit'),
+        }),
+        ports.audit ?? DEFAULT_PORTS.audit,
+      );
+    }
+
     return {
-      urls: { accounts: accountsUrl, ledger: ledgerUrl, payments: paymentsUrl },
+      urls: {
+        accounts: accountsUrl,
+        ledger: ledgerUrl,
+        payments: paymentsUrl,
+        ...(auditUrl === undefined ? {} : { audit: auditUrl }),
+      },
       close: () => closeAll(started),
     };
   } catch (error) {
@@ -109,7 +140,7 @@ export async function startBankServices(options: BankServicesOptions): Promise<B
   }
 }
 
-// Payments first, so no service is closed while another can still call it.
+// In reverse start order, so no service is closed while another can still call it.
 async function closeAll(apps: FastifyInstance[]): Promise<void> {
   for (const app of [...apps].reverse()) await app.close();
 }

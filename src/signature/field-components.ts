@@ -140,9 +140,16 @@ function byteSequenceValue(id: ComponentIdentifier, headers: HeaderFields): stri
       if (hasCodeUnitAbove(canonical, 0xff)) {
         throw new RampartError('signature_component_invalid', { field });
       }
-      return serializeByteSequence(Buffer.from(canonical, 'latin1'));
+      return serializeByteSequence(latin1Bytes(canonical));
     })
     .join(', ');
+}
+
+// Buffer.from(text, 'latin1') without Buffer, so this module also runs in browsers.
+function latin1Bytes(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i += 1) bytes[i] = text.charCodeAt(i);
+  return bytes;
 }
 
 function hasCodeUnitAbove(text: string, limit: number): boolean {

@@ -45,7 +45,8 @@ let demo: ChildProcess;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rampart-demo-'));
-  const [gatewayPort, accountsPort, paymentsPort, ledgerPort] = [
+  const [gatewayPort, accountsPort, paymentsPort, ledgerPort, auditPort] = [
+    await freePort(),
     await freePort(),
     await freePort(),
     await freePort(),
@@ -66,6 +67,7 @@ beforeAll(async () => {
     ...config.services.payments,
     url: `http://127.0.0.1:${paymentsPort}`,
   };
+  config.services.audit = { ...config.services.audit, url: `http://127.0.0.1:${auditPort}` };
   configFile = join(dir, 'rampart.config.json');
   writeFileSync(configFile, JSON.stringify(config));
   gatewayUrl = `http://127.0.0.1:${gatewayPort}`;

@@ -20,7 +20,9 @@ import {
   type HopCredentials,
   type Identity,
 } from '../../../src/service/index.js';
-import { SEED_ACCOUNTS, type SeedAccount } from '../seed.js';
+import type { AccountTransaction } from '../ledger/ledger-store.js';
+import { HISTORY_LIMIT, readLimit } from '../query-limit.js';
+import { CAPITAL_ACCOUNT, SEED_ACCOUNTS, type SeedAccount } from '../seed.js';
 
 /** Options of {@link createAccountsService}. */
 export interface AccountsServiceOptions {
@@ -49,7 +51,14 @@ export interface AccountView {
   balance: string;
 }
 
+/** A transfer in an account's history, with a display name for the other account. */
+export interface TransactionView extends AccountTransaction {
+  /** Name of the other account, such as `Bob checking`, for a known account. */
+  counterpartyName?: string;
+}
+
 const READ_ANY = 'accounts:read-any';
+const CAPITAL_ACCOUNT_NAME = 'Rampart Bank';
 
 /**
  * Creates the accounts service, not yet listening. Account metadata comes from the demo seed
@@ -59,7 +68,10 @@ const READ_ANY = 'accounts:read-any';
  * - `GET /api/accounts`: `{ accounts }`, the user's own accounts, or all of them with
  *   `accounts:read-any`;
  * - `GET /api/accounts/:id`: one account, 404 `account_not_found` when unknown, 403
- *   `resource_forbidden` when another user owns it and the identity lacks `accounts:read-any`.
+ *   `resource_forbidden` when another user owns it and the identity lacks `accounts:read-any`;
+ * - `GET /api/accounts/:id/transactions?limit=N`: `{ accountId, transactions }`, the latest N
+ *   transfers of one account (default 20, at most 100) from the ledger, newest first, with the
+ *   same 404 and 403 responses.
  */
 export function createAccountsService(options: AccountsServiceOptions): FastifyInstance {
   const app: FastifyInstance =
@@ -99,21 +111,26 @@ export function createAccountsService(options: AccountsServiceOptions): FastifyI
       return account;
     };
 
-    routes.get(
-      '/api/accounts/:id',
-      {
-        preHandler: [
-          requirePermission('accounts:read'),
-          requireOwnership((request) => {
-            const { identity } = verifiedHop(request);
-            return (
-              accountOf(request).ownerId === identity.sub || identity.permissions.includes(READ_ANY)
-            );
-          }),
-        ],
-      },
-      async (request) => withBalance(ledger, accountOf(request), verifiedHop(request).identity),
+    const mayRead = [
+      requirePermission('accounts:read'),
+      requireOwnership((request) => {
+        const { identity } = verifiedHop(request);
+        return (
+          accountOf(request).ownerId === identity.sub || identity.permissions.includes(READ_ANY)
+        );
+      }),
+    ];
+
+    routes.get('/api/accounts/:id', { preHandler: mayRead }, async (request) =>
+      withBalance(ledger, accountOf(request), verifiedHop(request).identity),
     );
+
+    routes.get('/api/accounts/:id/transactions', { preHandler: mayRead }, async (request) => {
+      const limit = readLimit(request.query, HISTORY_LIMIT);
+      const account = accountOf(request);
+      const transactions = await history(ledger, account, limit, verifiedHop(request).identity);
+      return { accountId: account.id, transactions };
+    });
   });
 
   app.addHook('onClose', async () => {
@@ -121,6 +138,31 @@ export function createAccountsService(options: AccountsServiceOptions): FastifyI
     if (options.replayStore === undefined) await replayStore.close();
   });
   return app;
+}
+
+async function history(
+  ledger: HopClient,
+  account: SeedAccount,
+  limit: number,
+  identity: Identity,
+): Promise<TransactionView[]> {
+  const response = await ledger.request({
+    method: 'GET',
+    target: `/ledger/accounts/${encodeURIComponent(account.id)}/transactions?limit=${limit}`,
+    identity,
+  });
+  if (response.status !== 200) throw upstreamRejection(response, []);
+  const transactions = (response.body as { transactions?: unknown } | undefined)?.transactions;
+  if (!Array.isArray(transactions)) throw new RampartError('upstream_error');
+  return (transactions as AccountTransaction[]).map((transaction) => {
+    const name = accountName(transaction.counterparty);
+    return name === undefined ? transaction : { ...transaction, counterpartyName: name };
+  });
+}
+
+function accountName(accountId: string): string | undefined {
+  if (accountId === CAPITAL_ACCOUNT.id) return CAPITAL_ACCOUNT_NAME;
+  return SEED_ACCOUNTS.find((account) => account.id === accountId)?.name;
 }
 
 async function withBalance(

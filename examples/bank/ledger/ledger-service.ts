@@ -15,6 +15,7 @@ import {
   type HopCaller,
 } from '../../../src/service/index.js';
 import { CAPITAL_ACCOUNT, SEED_ACCOUNTS } from '../seed.js';
+import { HISTORY_LIMIT, readLimit } from '../query-limit.js';
 import { LedgerStore } from './ledger-store.js';
 import { formatMinor, parseAmount } from './money.js';
 import { readTransferBody } from './transfer-body.js';
@@ -46,6 +47,9 @@ export const PAYMENTS_CALLER = 'payments';
  *
  * - `GET /ledger/accounts/:id/balance` (callers accounts and payments, permission
  *   `accounts:read`): `{ accountId, balance, currency }`, or 404 `account_not_found`;
+ * - `GET /ledger/accounts/:id/transactions?limit=N` (caller accounts, permission
+ *   `accounts:read`): `{ accountId, transactions }`, the latest N transfers of the account (default
+ *   20, at most 100), newest first, each with a signed amount; 404 `account_not_found`;
  * - `POST /ledger/transfers` (caller payments, permission `transfers:create`, `Idempotency-Key`
  *   required): posts `{ fromAccount, toAccount, amount, reference? }` and returns 201 with the
  *   transfer. A repeated key with the same transfer returns the stored result with the header
@@ -90,6 +94,17 @@ export function createLedgerService(options: LedgerServiceOptions): FastifyInsta
           balance: formatMinor(balance.balanceMinor),
           currency: balance.currency,
         };
+      },
+    );
+
+    routes.get<{ Params: { id: string } }>(
+      '/ledger/accounts/:id/transactions',
+      { preHandler: [requireCaller(ACCOUNTS_CALLER), requirePermission('accounts:read')] },
+      async (request) => {
+        const limit = readLimit(request.query, HISTORY_LIMIT);
+        const transactions = store.history(request.params.id, limit);
+        if (transactions === undefined) throw new RampartError('account_not_found');
+        return { accountId: request.params.id, transactions };
       },
     );
 

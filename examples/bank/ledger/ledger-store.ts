@@ -44,6 +44,18 @@ export interface TransferRecord {
   postedAt: string;
 }
 
+/** One transfer as seen from one account: a debit has a negative amount. */
+export interface AccountTransaction {
+  transferId: string;
+  /** Signed decimal amount, such as `-25.00` for money that left the account. */
+  amount: string;
+  currency: string;
+  /** The other account of the transfer. */
+  counterparty: string;
+  reference?: string;
+  postedAt: string;
+}
+
 /** The outcome of {@link LedgerStore.postTransfer}. */
 export interface TransferOutcome {
   status: number;
@@ -56,6 +68,16 @@ interface AccountRow {
   id: string;
   currency: string;
   allow_negative: number;
+}
+
+interface HistoryRow {
+  transfer_id: string;
+  amount_minor: number;
+  currency: string;
+  from_account: string;
+  to_account: string;
+  reference: string | null;
+  posted_at: string;
 }
 
 interface StoredResultRow {
@@ -102,6 +124,23 @@ export class LedgerStore {
     const account = this.#statements.account.get(accountId) as AccountRow | undefined;
     if (account === undefined) return undefined;
     return { balanceMinor: this.#balanceMinor(accountId), currency: account.currency };
+  }
+
+  /**
+   * Returns the latest `limit` transfers that touched `accountId`, newest first, or undefined for
+   * an unknown account.
+   */
+  history(accountId: string, limit: number): AccountTransaction[] | undefined {
+    if (this.#statements.account.get(accountId) === undefined) return undefined;
+    const rows = this.#statements.history.all(accountId, limit) as HistoryRow[];
+    return rows.map((row) => ({
+      transferId: row.transfer_id,
+      amount: formatMinor(row.amount_minor),
+      currency: row.currency,
+      counterparty: row.amount_minor < 0 ? row.to_account : row.from_account,
+      ...(row.reference === null ? {} : { reference: row.reference }),
+      postedAt: row.posted_at,
+    }));
   }
 
   /**
@@ -235,6 +274,15 @@ function prepareStatements(db: Database.Database) {
     balance: db
       .prepare('SELECT SUM(amount_minor) AS total FROM postings WHERE account_id = ?')
       .safeIntegers(true),
+    // Postings are append-only, so their id orders an account's history by posting time.
+    history: db.prepare(
+      `SELECT p.transfer_id, p.amount_minor, t.currency, t.from_account, t.to_account,
+         t.reference, t.posted_at
+       FROM postings p JOIN transfers t ON t.id = p.transfer_id
+       WHERE p.account_id = ?
+       ORDER BY p.id DESC
+       LIMIT ?`,
+    ),
     trialBalance: db
       .prepare('SELECT COUNT(*) AS postings, SUM(amount_minor) AS total FROM postings')
       .safeIntegers(true),
