@@ -23,7 +23,9 @@ import {
 import { parseConfig } from '../src/gateway/config.js';
 import type { GatewayContext } from '../src/gateway/gateway-context.js';
 import { LoginLimiter } from '../src/gateway/login-limiter.js';
+import { GatewayMetrics } from '../src/gateway/metrics.js';
 import { RouteTable } from '../src/gateway/route-table.js';
+import { StoreHealth } from '../src/gateway/store-health.js';
 import { TokenCache } from '../src/gateway/token-cache.js';
 import { MemoryReplayStore } from '../src/replay/memory-replay-store.js';
 import { acceptHandshake } from '../src/session/handshake.js';
@@ -113,15 +115,24 @@ async function runIn(dir: string, count: number): Promise<Measurement[]> {
     };
   };
 
+  const replayStore = new MemoryReplayStore();
+  const userStore = new SqliteUserStore(join(dir, 'users.sqlite'));
+  const contextAuditLog = new SqliteAuditLog({ file: join(dir, 'audit.sqlite') });
   const context: GatewayContext = {
     config,
     keys,
-    replayStore: new MemoryReplayStore(),
-    userStore: new SqliteUserStore(join(dir, 'users.sqlite')),
-    auditLog: new SqliteAuditLog({ file: join(dir, 'audit.sqlite') }),
+    replayStore,
+    userStore,
+    auditLog: contextAuditLog,
     routes: new RouteTable([]),
-    loginLimiter: new LoginLimiter(config.login),
+    loginLimiter: new LoginLimiter(replayStore, config.login),
     tokenCache: new TokenCache(),
+    health: new StoreHealth({
+      backends: { replay: 'memory', users: 'sqlite', audit: 'sqlite' },
+      stores: { replay: replayStore, users: userStore, audit: contextAuditLog },
+      listener: { onFailure: () => undefined, onStateChange: () => undefined },
+    }),
+    metrics: new GatewayMetrics({ processMetrics: false }),
     origins: () => [new URL(ORIGIN)],
     logger: pino({ level: 'silent' }),
   };

@@ -4,6 +4,7 @@
  * this same run, never absolute targets.
  */
 import { format, type Measurement } from './measure.js';
+import { runGatewayBenchmarks, type LoadResult } from './gateway.js';
 import { runMicroBenchmarks } from './micro.js';
 
 const quick = process.argv.includes('--quick');
@@ -28,3 +29,19 @@ process.stdout.write(
   `Rampart benchmarks${quick ? ' (quick)' : ''}: node ${process.version}, ${process.platform} ${process.arch}\n`,
 );
 printMicro(await runMicroBenchmarks(quick ? 300 : 20_000));
+
+function printGateway(results: LoadResult[]): void {
+  const baseline = results.find((result) => result.name.startsWith('(b) plain'));
+  process.stdout.write(
+    '\n| server | req/s | p50 ms | p99 ms | req/s ÷ (b) | errors | non-2xx |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n',
+  );
+  for (const result of results) {
+    const ratio =
+      baseline === undefined ? NaN : result.requestsPerSecond / baseline.requestsPerSecond;
+    process.stdout.write(
+      `| ${result.name} | ${format(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${format(ratio)} | ${result.errors} | ${result.non2xx} |\n`,
+    );
+  }
+}
+
+printGateway(await runGatewayBenchmarks(quick ? 2 : 10));

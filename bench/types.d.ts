@@ -31,3 +31,30 @@ declare module 'hawk' {
     ): Promise<unknown>;
   };
 }
+
+declare module 'autocannon' {
+  interface Options {
+    url: string;
+    connections?: number;
+    duration?: number;
+    overallRate?: number;
+    requests?: Array<{
+      method?: string;
+      path?: string;
+      setupRequest?: (request: { headers?: Record<string, string> }) => unknown;
+    }>;
+  }
+  interface Histogram {
+    average: number;
+    p50: number;
+    p99: number;
+  }
+  interface Result {
+    requests: Histogram;
+    latency: Histogram;
+    errors: number;
+    non2xx: number;
+  }
+  function autocannon(options: Options): Promise<Result>;
+  export default autocannon;
+}

@@ -5,9 +5,15 @@ import Database from 'better-sqlite3';
 import { RampartError } from '../errors.js';
 import type { AuditEntry, AuditEntryInput, AuditLog } from './audit-entry.js';
 import { normalizeAuditEntryInput } from './audit-entry.js';
-import { assertEd25519Key, deriveAuditKeyId, signCheckpoint } from './checkpoint.js';
+import { assertEd25519Key, createCheckpoint, deriveAuditKeyId } from './checkpoint.js';
+import {
+  checkpointPolicyFromOptions,
+  checkpointTimerMs,
+  isCheckpointDue,
+  type CheckpointPolicy,
+} from './checkpoint-policy.js';
 import { computeEntryHash, GENESIS_HASH } from './entry-hash.js';
-import { AUDIT_SCHEMA_SQL, entryToRow } from './sqlite-schema.js';
+import { AUDIT_SCHEMA_SQL, entryToRow, upgradeCheckpointTable } from './sqlite-schema.js';
 
 /** Options of `SqliteAuditLog`. */
 export interface SqliteAuditLogOptions {
@@ -22,9 +28,12 @@ export interface SqliteAuditLogOptions {
   keyId?: string;
   /** Number of entries after which a checkpoint is written. Default: 100. */
   checkpointEvery?: number;
+  /**
+   * Maximum time in seconds an entry waits for a checkpoint. Once the oldest entry after the
+   * last checkpoint is this old, the next append or a timer writes one. Default: no time limit.
+   */
+  checkpointIntervalSeconds?: number;
 }
-
-const DEFAULTS = { checkpointEvery: 100 } as const;
 
 /**
  * Audit log in one SQLite file (WAL mode, `synchronous=FULL`). `append` commits the entry,
@@ -36,17 +45,20 @@ const DEFAULTS = { checkpointEvery: 100 } as const;
  * write lock, so several processes sharing the file still build one gap-free chain.
  *
  * With a `signingKey`, a signed checkpoint is written in the same transaction as the entry
- * once `checkpointEvery` entries follow the last checkpoint, and by `close()` when any entry
- * follows it.
+ * that makes one due: `checkpointEvery` entries follow the last checkpoint, or the oldest of
+ * them is `checkpointIntervalSeconds` old. A timer writes it when that age passes without an
+ * append, and `close()` writes one when any entry follows the last checkpoint.
  */
 export class SqliteAuditLog implements AuditLog {
   readonly #db: Database.Database;
   readonly #signingKey: KeyObject | undefined;
   readonly #keyId: string | undefined;
-  readonly #checkpointEvery: number;
+  readonly #policy: CheckpointPolicy;
+  readonly #timer: NodeJS.Timeout | undefined;
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #appendTransaction: Database.Transaction<(input: AuditEntryInput) => AuditEntry>;
   readonly #closeTransaction: Database.Transaction<() => void>;
+  readonly #timerTransaction: Database.Transaction<() => void>;
   #closed = false;
 
   /**
@@ -60,7 +72,7 @@ export class SqliteAuditLog implements AuditLog {
       options.signingKey === undefined
         ? undefined
         : (options.keyId ?? deriveAuditKeyId(options.signingKey));
-    this.#checkpointEvery = options.checkpointEvery ?? DEFAULTS.checkpointEvery;
+    this.#policy = checkpointPolicyFromOptions(options);
 
     this.#db = openDatabase(options.file);
     this.#statements = prepareStatements(this.#db);
@@ -68,6 +80,14 @@ export class SqliteAuditLog implements AuditLog {
       this.#appendEntry(input),
     );
     this.#closeTransaction = this.#db.transaction(() => this.#checkpointTail());
+    this.#timerTransaction = this.#db.transaction(() => this.#checkpointIfDue());
+
+    const period = checkpointTimerMs(this.#policy);
+    if (period !== undefined && this.#signingKey !== undefined) {
+      this.#timer = setInterval(() => this.#runTimer(), period);
+      // The timer must not keep a process alive that has nothing else to do.
+      this.#timer.unref();
+    }
   }
 
   /**
@@ -103,6 +123,7 @@ export class SqliteAuditLog implements AuditLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#timer);
     try {
       if (this.#signingKey !== undefined) this.#closeTransaction.immediate();
     } catch (error) {
@@ -125,12 +146,50 @@ export class SqliteAuditLog implements AuditLog {
     this.#statements.insertEntry.run(entryToRow(entry));
 
     if (this.#signingKey !== undefined) {
-      const lastCheckpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
-      if (entry.seq - lastCheckpointSeq >= this.#checkpointEvery) {
+      const checkpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
+      const state = {
+        tailSeq: entry.seq,
+        checkpointSeq,
+        pendingSinceMs: this.#pendingSince(checkpointSeq),
+      };
+      if (isCheckpointDue(this.#policy, state, Date.now())) {
         this.#insertCheckpoint(entry.seq, entry.hash);
       }
     }
     return entry;
+  }
+
+  /** Writes a checkpoint when the time limit has passed. Runs inside a transaction. */
+  #checkpointIfDue(): void {
+    const tail = this.#statements.selectTail.get() as ChainTail | undefined;
+    if (tail === undefined) return;
+
+    const checkpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
+    const state = {
+      tailSeq: tail.seq,
+      checkpointSeq,
+      pendingSinceMs: this.#pendingSince(checkpointSeq),
+    };
+    if (isCheckpointDue(this.#policy, state, Date.now())) {
+      this.#insertCheckpoint(tail.seq, tail.hash);
+    }
+  }
+
+  /** Time of the first entry after the checkpoint at `checkpointSeq`, when a time limit is set. */
+  #pendingSince(checkpointSeq: number): number | undefined {
+    if (this.#policy.intervalSeconds === undefined) return undefined;
+    const time = this.#statements.selectEntryTime.get(checkpointSeq + 1) as string | undefined;
+    return time === undefined ? undefined : Date.parse(time);
+  }
+
+  #runTimer(): void {
+    if (this.#closed) return;
+    try {
+      this.#timerTransaction.immediate();
+    } catch {
+      // NOTE: a failed timer checkpoint is retried on the next tick or append; this store has
+      // no logger to report it to.
+    }
   }
 
   /** Inserts a checkpoint for the chain tail unless one exists. Runs inside a transaction. */
@@ -144,12 +203,17 @@ export class SqliteAuditLog implements AuditLog {
 
   #insertCheckpoint(seq: number, hash: string): void {
     if (this.#signingKey === undefined || this.#keyId === undefined) return;
+    const checkpoint = createCheckpoint(seq, hash, {
+      privateKey: this.#signingKey,
+      keyId: this.#keyId,
+    });
     this.#statements.insertCheckpoint.run({
       seq,
       hash,
-      key_id: this.#keyId,
-      signature: signCheckpoint(seq, hash, this.#signingKey),
-      created_at: new Date().toISOString(),
+      key_id: checkpoint.keyId,
+      signature: checkpoint.signature,
+      created_at: checkpoint.createdAt,
+      version: checkpoint.version,
     });
   }
 
@@ -188,15 +252,7 @@ function validateOptions(options: SqliteAuditLogOptions): void {
     }
   }
 
-  const { checkpointEvery } = options;
-  if (
-    checkpointEvery !== undefined &&
-    !(Number.isSafeInteger(checkpointEvery) && checkpointEvery >= 1)
-  ) {
-    throw new TypeError(
-      `Option "checkpointEvery" must be a whole number of entries, 1 or more; received ${describe(checkpointEvery)}.`,
-    );
-  }
+  checkpointPolicyFromOptions(options);
 }
 
 function describe(value: unknown): string {
@@ -227,6 +283,7 @@ function openDatabase(file: string): Database.Database {
     }
     db.pragma('synchronous = FULL');
     db.exec(AUDIT_SCHEMA_SQL);
+    upgradeCheckpointTable(db);
     return db;
   } catch (error) {
     db.close();
@@ -240,6 +297,7 @@ function prepareStatements(db: Database.Database) {
     selectLastCheckpointSeq: db
       .prepare('SELECT coalesce(max(seq), 0) FROM audit_checkpoints')
       .pluck(),
+    selectEntryTime: db.prepare('SELECT time FROM audit_entries WHERE seq = ?').pluck(),
     insertEntry: db.prepare(
       `INSERT INTO audit_entries (
         seq, time, event, outcome, code, subject, session_id, request_id, method, path,
@@ -250,8 +308,8 @@ function prepareStatements(db: Database.Database) {
       )`,
     ),
     insertCheckpoint: db.prepare(
-      `INSERT INTO audit_checkpoints (seq, hash, key_id, signature, created_at)
-       VALUES (@seq, @hash, @key_id, @signature, @created_at)`,
+      `INSERT INTO audit_checkpoints (seq, hash, key_id, signature, created_at, version)
+       VALUES (@seq, @hash, @key_id, @signature, @created_at, @version)`,
     ),
   };
 }

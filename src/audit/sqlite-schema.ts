@@ -1,5 +1,7 @@
+import type Database from 'better-sqlite3';
+
 import type { AuditEntry, AuditEvent, AuditOutcome } from './audit-entry.js';
-import type { AuditCheckpoint } from './checkpoint.js';
+import type { AuditCheckpoint, CheckpointVersion } from './checkpoint.js';
 
 /**
  * SQL that creates the audit tables in a SQLite file unless they exist. `STRICT` tables reject
@@ -31,9 +33,28 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
   hash TEXT NOT NULL,
   key_id TEXT NOT NULL,
   signature TEXT NOT NULL,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  version INTEGER NOT NULL DEFAULT 1
 ) STRICT;
 `;
+
+/**
+ * Adds the `version` column to `audit_checkpoints` in a file written before checkpoint times
+ * were signed. Its existing rows get version 1, the payload they were signed with.
+ */
+export function upgradeCheckpointTable(db: Database.Database): void {
+  if (!hasCheckpointVersion(db)) {
+    db.exec('ALTER TABLE audit_checkpoints ADD COLUMN version INTEGER NOT NULL DEFAULT 1');
+  }
+}
+
+/** Returns whether `audit_checkpoints` has the `version` column. */
+export function hasCheckpointVersion(db: Database.Database): boolean {
+  const columns = db.prepare('PRAGMA table_info(audit_checkpoints)').all() as Array<{
+    name: string;
+  }>;
+  return columns.some((column) => column.name === 'version');
+}
 
 /** One row of `audit_entries`, with the column names as keys and `null` for a missing field. */
 export interface AuditEntryRow {
@@ -63,6 +84,7 @@ export interface AuditCheckpointRow {
   key_id: string;
   signature: string;
   created_at: string;
+  version: number;
 }
 
 /** Converts an entry to the row that stores it. */
@@ -124,5 +146,7 @@ export function rowToCheckpoint(row: AuditCheckpointRow): AuditCheckpoint {
     keyId: row.key_id,
     signature: row.signature,
     createdAt: row.created_at,
+    // The verifier rejects any other value, so a changed version cannot pass unnoticed.
+    version: row.version as CheckpointVersion,
   };
 }

@@ -1,23 +1,21 @@
-import { createPublicKey } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { Command, CommanderError } from 'commander';
 
-import { verifyAuditTrail } from '../audit/verify-trail.js';
-import { ConfigError, loadConfigFile, parseConfig, type GatewayConfig } from '../gateway/config.js';
+import { ConfigError, loadConfigFile, type GatewayConfig } from '../gateway/config.js';
 import { createGateway } from '../gateway/create-gateway.js';
-import { generateKeyFile, writeKeyFile } from '../session/key-file.js';
+import { loadKeyFile } from '../session/key-file.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { DEFAULT_CONFIG_FILE, type CommandState } from './command-state.js';
+import { registerKeygenCommand } from './keygen-command.js';
+import { registerMigrateCommand } from './migrate-command.js';
 
-/** Default configuration file, looked up in the working directory. */
-export const DEFAULT_CONFIG_FILE = 'rampart.config.json';
+export { DEFAULT_CONFIG_FILE } from './command-state.js';
 
 /**
- * Runs the `rampart` command line and returns the exit code: `start`, `keygen` and
- * `audit verify`.
+ * Runs the `rampart` command line and returns the exit code: `start`, `keygen`, `migrate`,
+ * `audit verify` and `audit export`.
  */
 export async function main(argv: string[]): Promise<number> {
-  let exitCode = 0;
+  const state: CommandState = { exitCode: 0 };
   const program = new Command('rampart')
     .description('Backend-for-Frontend security gateway with RFC 9421 request signing')
     .exitOverride()
@@ -25,7 +23,9 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('start')
-    .description('start the gateway')
+    .description(
+      'start the gateway; REDIS_URL and DATABASE_URL select the Redis and PostgreSQL stores',
+    )
     .option('-c, --config <file>', 'configuration file (JSON)', DEFAULT_CONFIG_FILE)
     .option('-p, --port <port>', 'listen port; overrides the file and the PORT variable')
     .action(async (options: { config: string; port?: string }) => {
@@ -40,64 +40,22 @@ export async function main(argv: string[]): Promise<number> {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      // SIGHUP reloads the key file, so a rotated key takes effect without a restart.
+      process.on('SIGHUP', () => {
+        try {
+          gateway.reloadKeys(loadKeyFile(config.keysFile));
+        } catch (error) {
+          gateway.app.log.error(
+            { err: error, keysFile: config.keysFile },
+            'key file reload failed; the old keys stay in use',
+          );
+        }
+      });
     });
 
-  program
-    .command('keygen')
-    .description('write a new key file (mode 0600) with token, hop and audit keys')
-    .requiredOption('-o, --out <file>', 'key file to create; an existing file is never overwritten')
-    .option('-c, --config <file>', 'configuration whose services name the hop keys to create')
-    .option('--hop <ids...>', 'extra hop key ids to create', [])
-    .action((options: { out: string; config?: string; hop: string[] }) => {
-      const fromConfig =
-        options.config === undefined
-          ? []
-          : Object.values(readConfig(options.config).services).map((s) => s.hopKeyId);
-      const ids = [...new Set([...fromConfig, ...options.hop])];
-      writeKeyFile(options.out, generateKeyFile(ids));
-      process.stdout.write(`wrote ${options.out} with ${ids.length} hop keys\n`);
-    });
-
-  const audit = program.command('audit').description('work with the audit trail');
-  audit
-    .command('verify')
-    .description(
-      'check the hash chain and signed checkpoints; names the first entry that does not match',
-    )
-    .option(
-      '-c, --config <file>',
-      'configuration that locates the audit file and key file',
-      DEFAULT_CONFIG_FILE,
-    )
-    .option('--file <path>', 'audit SQLite file; default: audit.sqlite in the configured dataDir')
-    .option('--keys <path>', 'key file with the audit public key; default: the configured keysFile')
-    .action((options: { config: string; file?: string; keys?: string }) => {
-      const config = existsSync(options.config) ? readConfig(options.config) : parseConfig({});
-      const file = options.file ?? join(config.dataDir, 'audit.sqlite');
-      const keysFile = options.keys ?? config.keysFile;
-      const publicKey = existsSync(keysFile)
-        ? createPublicKey(
-            (JSON.parse(readFileSync(keysFile, 'utf8')) as { auditKey: { publicKeyPem: string } })
-              .auditKey.publicKeyPem,
-          )
-        : undefined;
-      if (publicKey === undefined)
-        process.stderr.write(
-          `warning: ${keysFile} not found; checkpoint signatures are not checked\n`,
-        );
-
-      const result = verifyAuditTrail({ file, publicKey });
-      if (result.ok) {
-        process.stdout.write(
-          `audit trail OK: ${result.entries} entries, ${result.checkpoints} signed checkpoints, last hash ${result.lastHash}\n`,
-        );
-      } else {
-        process.stdout.write(
-          `audit trail BROKEN at entry ${result.seq}: ${result.reason} (${result.entries} entries before it verified)\n`,
-        );
-        exitCode = 1;
-      }
-    });
+  registerKeygenCommand(program);
+  registerMigrateCommand(program);
+  registerAuditCommands(program, state);
 
   try {
     await program.parseAsync(argv);
@@ -106,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rampart: ${(error as Error).message}\n`);
     return error instanceof ConfigError ? 78 : 1;
   }
-  return exitCode;
+  return state.exitCode;
 }
 
 function readConfig(path: string): GatewayConfig {

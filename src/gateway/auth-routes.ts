@@ -3,6 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
+import { StoreUnavailableError } from '../replay/replay-store.js';
 import { acceptHandshake } from '../session/handshake.js';
 import { verifyPassword } from '../session/password.js';
 import { sealSessionToken, type SessionClaims } from '../session/session-token.js';
@@ -49,8 +50,10 @@ export function registerAuthRoutes(
     ) {
       throw new RampartError('origin_rejected');
     }
-    const retryAfter = context.loginLimiter.retryAfter(login.username);
-    if (retryAfter > 0) throw new RampartError('login_rate_limited', { retryAfter });
+    // The attempt is counted before anything else can fail, so a burst of guesses cannot pass
+    // the limit before the first of them has been judged.
+    const address = requestState.clientAddress;
+    await withStore(context, () => context.loginLimiter.begin(login.username, address));
 
     const sessionId = randomBytes(16).toString('base64url');
     // The key exchange is checked before the password, so a malformed one costs no argon2 run.
@@ -65,11 +68,8 @@ export function registerAuthRoutes(
       throw new RampartError('store_unavailable');
     }
     const valid = await verifyPassword(user?.passwordHash, login.password);
-    if (user === undefined || !valid) {
-      context.loginLimiter.recordFailure(login.username);
-      throw new RampartError('credentials_invalid');
-    }
-    context.loginLimiter.recordSuccess(login.username);
+    if (user === undefined || !valid) throw new RampartError('credentials_invalid');
+    await withStore(context, () => context.loginLimiter.succeeded(login.username, address));
 
     const now = Math.floor(Date.now() / 1000);
     const claims: SessionClaims = {
@@ -225,4 +225,15 @@ function parseLogin(raw: unknown): LoginRequest {
   if (client !== 'browser' && client !== 'native')
     throw new RampartError('request_malformed', { field: 'client' });
   return { username, password, clientPublicKey, client };
+}
+
+/** Runs a rate-limit store call; a store failure becomes 503 `store_unavailable`. */
+async function withStore(context: GatewayContext, call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    context.logger.error({ err: error, reason: error.reason }, 'rate-limit store failed');
+    throw new RampartError(error.reason === 'full' ? 'store_full' : 'store_unavailable');
+  }
 }

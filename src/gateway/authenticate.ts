@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
+import type { Admission } from '../replay/rate-limit-store.js';
 import { StoreUnavailableError } from '../replay/replay-store.js';
 import type { SessionClaims } from '../session/session-token.js';
 import type { SignatureKey } from '../signature/algorithms.js';
@@ -135,19 +136,29 @@ export async function authenticateBody(
   }
 
   const { maxAgeSeconds, maxFutureSeconds } = context.config.signature;
-  let fresh: boolean;
+  const { maxRequests, windowSeconds } = context.config.sessionRateLimit;
+  let admission: Admission;
   try {
     // Remember the nonce for as long as any signature that carries it could still pass the
-    // time window: created may be maxFuture ahead and is accepted until maxAge old.
-    fresh = await context.replayStore.claimNonce(
-      claims.sid,
-      signature.params.nonce as string,
-      maxAgeSeconds + maxFutureSeconds + 1,
-    );
+    // time window: created may be maxFuture ahead and is accepted until maxAge old. The
+    // session's request count goes in the same store call, one round trip on Redis, and only
+    // authenticated requests reach it, so unauthenticated traffic cannot use up a session's
+    // allowance.
+    admission = await context.replayStore.admitRequest({
+      scope: claims.sid,
+      nonce: signature.params.nonce as string,
+      nonceTtlSeconds: maxAgeSeconds + maxFutureSeconds + 1,
+      ...(maxRequests > 0
+        ? { rateLimit: { key: `session:${claims.sid}`, maxRequests, windowSeconds } }
+        : {}),
+    });
   } catch (error) {
     throw storeError(error, context);
   }
-  if (!fresh) throw new RampartError('nonce_replayed');
+  if (admission.outcome === 'replayed') throw new RampartError('nonce_replayed');
+  if (admission.outcome === 'rate_limited') {
+    throw new RampartError('session_rate_limited', { retryAfter: admission.retryAfterSeconds });
+  }
 
   if (auth.tokenSource === 'cookie' && UNSAFE_METHODS.has(request.method))
     checkOrigin(request, context);

@@ -90,10 +90,69 @@ export const configSchema = z
       .object({ maxEntries: z.number().int().min(1000).default(1_000_000) })
       .strict()
       .prefault({}),
+    /**
+     * Login attempt limits, per account and per client address. An attempt counts from the
+     * moment it arrives; a successful login gives it back, so the counts are failed (or still
+     * running) attempts. One more attempt than the limit locks the account or address out.
+     */
     login: z
       .object({
         maxFailures: z.number().int().min(1).default(5),
+        maxFailuresPerAddress: z.number().int().min(1).default(50),
         windowSeconds: z.number().int().min(1).default(300),
+        lockoutSeconds: z.number().int().min(1).default(300),
+      })
+      .strict()
+      .prefault({}),
+    /** Signed requests one session may make per window; 0 turns the limit off. */
+    sessionRateLimit: z
+      .object({
+        maxRequests: z.number().int().min(0).default(600),
+        windowSeconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
+    /** Signed audit checkpoints: after this many entries, or once the oldest unsigned is this old. */
+    audit: z
+      .object({
+        checkpointEvery: z.number().int().min(1).default(100),
+        checkpointIntervalSeconds: z.number().int().min(1).max(86_400).default(60),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Timeouts of the scale-out stores, used when `REDIS_URL` or `DATABASE_URL` selects them.
+     * The URLs themselves come from the environment only, so no password sits in this file.
+     */
+    stores: z
+      .object({
+        redis: z
+          .object({
+            commandTimeoutMs: z.number().int().min(10).max(60_000).default(1000),
+            connectTimeoutMs: z.number().int().min(10).max(60_000).default(2000),
+            keyPrefix: z.string().default('rampart:'),
+          })
+          .strict()
+          .prefault({}),
+        postgres: z
+          .object({
+            queryTimeoutMs: z.number().int().min(10).max(600_000).default(5000),
+            connectTimeoutMs: z.number().int().min(10).max(60_000).default(2000),
+            maxConnections: z.number().int().min(1).max(1000).default(10),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * `GET /metrics` in the Prometheus text format, served only to peers in
+     * `allowedAddresses`; anyone else gets 404 as for any unknown route.
+     */
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        allowedAddresses: z.array(z.string()).default(['127.0.0.1', '::1']),
       })
       .strict()
       .prefault({}),

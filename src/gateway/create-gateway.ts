@@ -2,39 +2,51 @@ import { mkdirSync } from 'node:fs';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import pino, { type Logger } from 'pino';
 
-import { SqliteAuditLog } from '../audit/audit-log-sqlite.js';
 import type { AuditLog } from '../audit/audit-entry.js';
 import { RampartError, toProblem, PROBLEM_CONTENT_TYPE } from '../errors.js';
-import { MemoryReplayStore } from '../replay/memory-replay-store.js';
-import type { ReplayStore } from '../replay/replay-store.js';
+import type { GatewayStateStore } from '../replay/rate-limit-store.js';
 import { ensureKeyFile, type RampartKeys } from '../session/key-file.js';
-import { SqliteUserStore, type UserStore } from '../session/user-store.js';
+import type { UserStore } from '../session/user-store.js';
 import { publicOrigins, type GatewayConfig } from './config.js';
-import { buildUpstreams } from './forward.js';
+import { buildUpstreams, hopCredentials } from './forward.js';
 import type { GatewayContext } from './gateway-context.js';
 import { LoginLimiter } from './login-limiter.js';
+import { GatewayMetrics } from './metrics.js';
 import { rampartGateway } from './plugin.js';
 import { RouteTable } from './route-table.js';
+import { monitorStore, StoreHealth } from './store-health.js';
+import { openStores, type StoreEnvironment } from './stores.js';
 import { TokenCache } from './token-cache.js';
 
 /** Stores and keys that replace the embedded defaults, for tests and scaled-out deployments. */
 export interface GatewayOverrides {
   keys?: RampartKeys;
-  replayStore?: ReplayStore;
+  replayStore?: GatewayStateStore;
   userStore?: UserStore;
   auditLog?: AuditLog;
   logger?: Logger | false;
+  /**
+   * Variables that select the stores: `REDIS_URL` and `DATABASE_URL`. Default `process.env`.
+   * A store given above wins over the one a variable selects.
+   */
+  env?: StoreEnvironment;
 }
 
 /** A built gateway: the Fastify app (not yet listening), its shared context and a closer. */
 export interface Gateway {
   app: FastifyInstance;
   context: GatewayContext;
+  /**
+   * Switches to a new key set without a restart: new tokens and hops are signed with its
+   * current versions, and tokens open with any of its versions.
+   *
+   * @throws Error when a configured service's hop key is missing; the old keys stay then.
+   */
+  reloadKeys(keys: RampartKeys): void;
   close(): Promise<void>;
 }
 
@@ -81,18 +93,30 @@ export async function createGateway(
     keys = ensured.keys;
   }
 
+  const upstreams = buildUpstreams(config, keys);
   mkdirSync(config.dataDir, { recursive: true });
-  const replayStore =
-    overrides.replayStore ?? new MemoryReplayStore({ maxEntries: config.replay.maxEntries });
-  const userStore =
-    overrides.userStore ?? new SqliteUserStore(join(config.dataDir, 'users.sqlite'));
-  const auditLog =
-    overrides.auditLog ??
-    new SqliteAuditLog({
-      file: join(config.dataDir, 'audit.sqlite'),
-      signingKey: keys.audit.privateKey,
-      keyId: keys.audit.kid,
-    });
+  const stores = await openStores(config, keys, overrides.env ?? process.env, logger, overrides);
+
+  const metrics = new GatewayMetrics({ processMetrics: config.metrics.enabled });
+  const health = new StoreHealth({
+    backends: stores.backends,
+    stores: { replay: stores.replayStore, users: stores.userStore, audit: stores.auditLog },
+    listener: {
+      onFailure(store, reason, error) {
+        metrics.storeError(store, reason);
+        logger.error({ store, reason, err: error }, 'store call failed');
+      },
+      onStateChange(store, state) {
+        metrics.storeState(store, state);
+        const message = state === 'up' ? 'store is up again' : 'store is down; failing closed';
+        logger[state === 'up' ? 'info' : 'warn'](
+          { store, backend: stores.backends[store] },
+          message,
+        );
+      },
+    },
+  });
+  const replayStore = monitorStore(stores.replayStore, 'replay', health);
 
   const app: FastifyInstance = Fastify({
     loggerInstance: logger as FastifyInstance['log'],
@@ -123,13 +147,15 @@ export async function createGateway(
     config,
     keys,
     replayStore,
-    userStore,
-    auditLog,
+    userStore: monitorStore(stores.userStore, 'users', health),
+    auditLog: monitorStore(stores.auditLog, 'audit', health),
     routes: new RouteTable(config.routes),
-    loginLimiter: new LoginLimiter(config.login),
+    loginLimiter: new LoginLimiter(replayStore, config.login),
     tokenCache: new TokenCache(),
+    health,
+    metrics,
     logger: app.log,
-    upstreams: buildUpstreams(config, keys),
+    upstreams,
     origins() {
       if (origins === undefined) {
         const address = app.server.address() as AddressInfo | null;
@@ -144,10 +170,24 @@ export async function createGateway(
   return {
     app,
     context,
+    reloadKeys(next) {
+      const credentials = Object.entries(config.services).map(
+        ([name, service]) => [name, hopCredentials(name, service.hopKeyId, next)] as const,
+      );
+      for (const [name, credentialsOf] of credentials) {
+        const upstream = upstreams.get(name);
+        if (upstream !== undefined) upstream.credentials = credentialsOf;
+      }
+      context.keys = next;
+      // Cached tokens were opened with the old key set; a retired key must stop opening them.
+      context.tokenCache = new TokenCache();
+      logger.info({ tokenKey: next.tokens.current.kid }, 'reloaded the key file');
+    },
     async close() {
       await app.close();
+      health.close();
       await Promise.all([...context.upstreams.values()].map((upstream) => upstream.pool.close()));
-      await Promise.all([replayStore.close(), userStore.close(), auditLog.close()]);
+      await stores.close();
     },
   };
 }

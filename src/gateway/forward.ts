@@ -19,7 +19,11 @@ import type { RampartKeys } from '../session/key-file.js';
 export interface Upstream {
   name: string;
   origin: URL;
-  credentials: HopCredentials;
+  /**
+   * Credentials of the hop key version that signs now: the newest active one, so a rotated
+   * key takes over at its `activeFrom` without a restart.
+   */
+  credentials(): HopCredentials;
   /** Keep-alive connections to the service; the path is sent exactly as given. */
   pool: Pool;
 }
@@ -28,20 +32,43 @@ export interface Upstream {
 export function buildUpstreams(config: GatewayConfig, keys: RampartKeys): Map<string, Upstream> {
   const upstreams = new Map<string, Upstream>();
   for (const [name, service] of Object.entries(config.services)) {
-    const key = keys.hop.get(service.hopKeyId);
-    if (key === undefined) {
-      throw new Error(
-        `option "services.${name}.hopKeyId": key "${service.hopKeyId}" is not in the key file`,
-      );
-    }
     upstreams.set(name, {
       name,
       origin: new URL(service.url),
-      credentials: { keyid: service.hopKeyId, key: hmacKey(key) },
+      credentials: hopCredentials(name, service.hopKeyId, keys),
       pool: new Pool(service.url, { connections: 64 }),
     });
   }
   return upstreams;
+}
+
+/**
+ * Returns a function that yields the signing credentials of hop key `hopKeyId`, with each
+ * version's HMAC key imported once.
+ *
+ * @throws Error naming the option when the key file has no hop key of that name.
+ */
+export function hopCredentials(
+  service: string,
+  hopKeyId: string,
+  keys: RampartKeys,
+): () => HopCredentials {
+  const ring = keys.hopRings.get(hopKeyId);
+  if (ring === undefined) {
+    throw new Error(
+      `option "services.${service}.hopKeyId": key "${hopKeyId}" is not in the key file`,
+    );
+  }
+  const imported = new Map<string, HopCredentials>();
+  return () => {
+    const current = ring.current;
+    let credentials = imported.get(current.kid);
+    if (credentials === undefined) {
+      credentials = { keyid: current.kid, key: hmacKey(current.key) };
+      imported.set(current.kid, credentials);
+    }
+    return credentials;
+  };
 }
 
 // Request headers that pass to a service. Everything else is dropped: cookies, authorization,
@@ -104,7 +131,7 @@ export async function forwardRequest(options: ForwardOptions): Promise<UpstreamR
       headers,
       body: options.body,
     },
-    options.upstream.credentials,
+    options.upstream.credentials(),
   );
 
   try {

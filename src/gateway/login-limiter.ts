@@ -1,51 +1,100 @@
+import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+
+import { RampartError } from '../errors.js';
+import type { AttemptLimit, RateLimitStore } from '../replay/rate-limit-store.js';
+
+/** Limits of {@link LoginLimiter}, as the `login` configuration section sets them. */
+export interface LoginLimits {
+  /** Failed or running attempts allowed per account within the window. */
+  maxFailures: number;
+  /** Failed or running attempts allowed per client address within the window. */
+  maxFailuresPerAddress: number;
+  /** Length of the counting window in seconds. */
+  windowSeconds: number;
+  /** How long an account or address stays locked once over its limit, in seconds. */
+  lockoutSeconds: number;
+}
+
 /**
- * Counts failed logins per username in a fixed window and blocks the username once the limit
- * is reached, so a password cannot be guessed online at argon2 speed.
+ * Limits login attempts per account and per client address, in the shared rate-limit store,
+ * so the limits hold across every gateway instance and a password cannot be guessed online at
+ * argon2 speed.
  *
- * NOTE: the counters live in this process; several gateway instances each allow the limit.
+ * An attempt is counted before the password is checked, so a burst of concurrent guesses
+ * cannot all pass the check before the first failure is recorded. A successful login resets
+ * the account's count and gives its attempt back to the address, so the counts are of failed
+ * attempts, and many users behind one address do not lock each other out.
  */
 export class LoginLimiter {
-  readonly #maxFailures: number;
-  readonly #windowMs: number;
-  readonly #failures = new Map<string, { count: number; windowStart: number }>();
-  readonly #maxTracked: number;
+  readonly #store: RateLimitStore;
+  readonly #limits: LoginLimits;
 
-  constructor(options: { maxFailures: number; windowSeconds: number; maxTracked?: number }) {
-    this.#maxFailures = options.maxFailures;
-    this.#windowMs = options.windowSeconds * 1000;
-    this.#maxTracked = options.maxTracked ?? 100_000;
+  constructor(store: RateLimitStore, limits: LoginLimits) {
+    this.#store = store;
+    this.#limits = limits;
   }
 
-  /** Returns the seconds to wait when `username` is blocked, or 0 when a login may be tried. */
-  retryAfter(username: string, now = Date.now()): number {
-    const entry = this.#failures.get(username);
-    if (entry === undefined || now - entry.windowStart >= this.#windowMs) return 0;
-    if (entry.count < this.#maxFailures) return 0;
-    return Math.ceil((entry.windowStart + this.#windowMs - now) / 1000);
+  /**
+   * Counts one attempt for `username` from `address`.
+   *
+   * @throws RampartError `login_rate_limited` with `retryAfter` when either is locked out.
+   * @throws StoreUnavailableError when the store cannot be reached.
+   */
+  async begin(username: string, address: string): Promise<void> {
+    const { windowSeconds, lockoutSeconds } = this.#limits;
+    const limits: AttemptLimit[] = [
+      {
+        key: accountKey(username),
+        maxAttempts: this.#limits.maxFailures,
+        windowSeconds,
+        lockoutSeconds,
+      },
+      {
+        key: addressKey(address),
+        maxAttempts: this.#limits.maxFailuresPerAddress,
+        windowSeconds,
+        lockoutSeconds,
+      },
+    ];
+    const retryAfter = await this.#store.consumeAttempts(limits);
+    if (retryAfter > 0) throw new RampartError('login_rate_limited', { retryAfter });
   }
 
-  recordFailure(username: string, now = Date.now()): void {
-    const entry = this.#failures.get(username);
-    if (entry === undefined || now - entry.windowStart >= this.#windowMs) {
-      if (this.#failures.size >= this.#maxTracked) this.#dropExpired(now);
-      this.#failures.set(username, { count: 1, windowStart: now });
-      return;
-    }
-    entry.count += 1;
+  /**
+   * Gives the attempt back after a successful login.
+   *
+   * @throws StoreUnavailableError when the store cannot be reached.
+   */
+  async succeeded(username: string, address: string): Promise<void> {
+    await this.#store.releaseAttempts([
+      { key: accountKey(username), reset: true },
+      { key: addressKey(address), reset: false },
+    ]);
   }
+}
 
-  recordSuccess(username: string): void {
-    this.#failures.delete(username);
-  }
+// The key contains a hash, not the name: people type passwords into the username field, and the
+// store must not keep them.
+function accountKey(username: string): string {
+  return `login-account:${createHash('sha256').update(username, 'utf8').digest('hex').slice(0, 32)}`;
+}
 
-  #dropExpired(now: number): void {
-    for (const [username, entry] of this.#failures) {
-      if (now - entry.windowStart >= this.#windowMs) this.#failures.delete(username);
-    }
-    // Still full: forget the oldest window rather than grow without bound.
-    if (this.#failures.size >= this.#maxTracked) {
-      const oldest = this.#failures.keys().next().value;
-      if (oldest !== undefined) this.#failures.delete(oldest);
-    }
-  }
+// One IPv6 host usually owns a whole /64, so IPv6 addresses are counted per /64 prefix.
+function addressKey(address: string): string {
+  return `login-address:${isIPv6(address) ? ipv6Prefix64(address) : address}`;
+}
+
+/** Returns the first four 16-bit groups of an IPv6 address, expanded, such as `2001:db8:0:1`. */
+export function ipv6Prefix64(address: string): string {
+  const zoneless = address.split('%')[0] as string;
+  const [head = '', tail] = zoneless.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [...headGroups, ...Array<string>(Math.max(0, missing)).fill('0'), ...tailGroups];
+  return groups
+    .slice(0, 4)
+    .map((group) => (Number.parseInt(group, 16) || 0).toString(16))
+    .join(':');
 }

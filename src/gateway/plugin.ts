@@ -80,18 +80,30 @@ export async function rampartGateway(
   );
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
-  fastify.get('/readyz', async (_request, reply) => {
-    try {
-      await Promise.all([
-        context.replayStore.ping(),
-        context.userStore.ping(),
-        context.auditLog.ping(),
-      ]);
-    } catch (error) {
-      context.logger.warn({ err: error }, 'readiness check failed');
-      throw new RampartError('store_unavailable');
+  fastify.get('/readyz', async (request, reply) => {
+    const stores = await context.health.check();
+    if (Object.values(stores).every((store) => store.state === 'up')) {
+      return reply.send({ status: 'ready', stores });
     }
-    return reply.send({ status: 'ready' });
+    // Sent here rather than thrown, so a load balancer polling during an outage does not
+    // add a rejection to the audit trail every few seconds.
+    const requestId = state(request).requestId;
+    reply.header('rampart-request-id', requestId);
+    const problem = problemBody(
+      reply,
+      new RampartError('store_unavailable', { stores }),
+      requestId,
+    );
+    // A Buffer keeps Fastify from adding a charset, as for every other problem response.
+    return reply.send(Buffer.from(problem));
+  });
+  registerMetricsRoute(fastify, context);
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
+    context.metrics.requestDuration(request.method, reply.statusCode, reply.elapsedTime / 1000);
+    const code = context.metrics.rejectionCode(request);
+    context.metrics.decision(code === undefined ? 'allowed' : 'rejected', code);
   });
 
   // Refresh and logout accept a token that expired within the grace period, so a client that
@@ -137,6 +149,10 @@ async function forward(
   const upstream = context.upstreams.get(requestState.service ?? '');
   if (auth?.claims === undefined || upstream === undefined)
     throw new RampartError('internal_error');
+
+  // The audit store failed and has not responded since: a call forwarded now could not be
+  // recorded, so nothing is forwarded until the background check sees the store back.
+  if (context.health.isDown('audit')) throw new RampartError('store_unavailable');
 
   // A state change is recorded as allowed before it is forwarded: if the audit store cannot
   // take the entry, nothing moves.
@@ -198,6 +214,7 @@ async function sendRejection(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const error = toRampartError(thrown);
+  context.metrics.noteRejection(request, error.code);
   const requestState: RequestState = request.rampart ?? {
     requestId: randomUUID(),
     startedAt: Date.now(),
@@ -249,4 +266,22 @@ async function sendRejection(
     reply.getHeader('content-type') as string,
     Buffer.from(body),
   );
+}
+
+/**
+ * Registers `GET /metrics` when metrics are enabled. Only peers in `metrics.allowedAddresses`
+ * get them. For anyone else the route does not exist (404 `route_not_found`), because counts of
+ * rejection codes help an attacker tune a probe.
+ */
+function registerMetricsRoute(fastify: FastifyInstance, context: GatewayContext): void {
+  const { enabled, allowedAddresses } = context.config.metrics;
+  if (!enabled) return;
+  const allowed = new Set(allowedAddresses.map((address) => normalizeAddress(address)));
+  fastify.get('/metrics', async (request, reply) => {
+    if (!allowed.has(normalizeAddress(request.socket.remoteAddress))) {
+      throw new RampartError('route_not_found');
+    }
+    reply.header('content-type', context.metrics.contentType);
+    return reply.send(await context.metrics.render());
+  });
 }

@@ -16,7 +16,9 @@ export function toRampartError(error: unknown): RampartError {
 /** Serializes `error` as an RFC 9457 problem body and sets the status and content type. */
 export function problemBody(reply: FastifyReply, error: RampartError, requestId: string): string {
   reply.code(error.status).header('content-type', PROBLEM_CONTENT_TYPE);
-  if (error.code === 'login_rate_limited' && error.extensions.retryAfter !== undefined) {
+  // Retry-After (RFC 9110, section 10.2.3) repeats the problem's retryAfter for clients that
+  // read only headers, such as the 429 rate limits.
+  if (error.extensions.retryAfter !== undefined) {
     reply.header('retry-after', String(error.extensions.retryAfter));
   }
   if (error.status === 401) reply.header('www-authenticate', 'Signature');

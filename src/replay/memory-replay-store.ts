@@ -1,45 +1,108 @@
+import type {
+  Admission,
+  AdmitRequest,
+  AttemptLimit,
+  AttemptRelease,
+  RateLimitStore,
+} from './rate-limit-store.js';
 import { type ReplayStore, StoreUnavailableError } from './replay-store.js';
 
 /** Options for {@link MemoryReplayStore}. */
 export interface MemoryReplayStoreOptions {
   /** Hard bound on remembered nonces plus revocations. Default 1,000,000. */
   maxEntries?: number;
+  /** Bound on rate-limit counters (sessions, accounts, addresses). Default 100,000. */
+  maxCounters?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   now?: () => number;
 }
 
+/** A fixed-window counter; times are in milliseconds. */
+interface Counter {
+  count: number;
+  resetAt: number;
+  /** End of the lockout, or 0 when the key is not locked. */
+  lockedUntil: number;
+}
+
 /**
- * In-process replay store for a single gateway instance. Entries expire by TTL. When the bound
- * is reached after purging expired entries, `claimNonce` fails closed rather than evicting a
- * live nonce, because evicting one would let its request be replayed.
+ * In-process replay store and rate limiter for a single gateway instance. Entries expire by
+ * TTL. When the bound is reached after purging expired entries, `claimNonce` fails closed rather
+ * than evicting a live nonce, because evicting one would let its request be replayed.
+ *
+ * Counters have their own bound. When it is reached, the oldest counter is dropped, so a flood
+ * of new keys cannot grow memory without limit.
  */
-export class MemoryReplayStore implements ReplayStore {
+export class MemoryReplayStore implements ReplayStore, RateLimitStore {
   readonly #maxEntries: number;
+  readonly #maxCounters: number;
   readonly #now: () => number;
   // Values are expiry times in milliseconds.
   readonly #nonces = new Map<string, number>();
   readonly #revoked = new Map<string, number>();
+  readonly #counters = new Map<string, Counter>();
   #lastPurge = 0;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 1_000_000;
+    this.#maxCounters = options.maxCounters ?? 100_000;
     this.#now = options.now ?? Date.now;
   }
 
   async claimNonce(scope: string, nonce: string, ttlSeconds: number): Promise<boolean> {
     const now = this.#now();
-    // Length-prefix the scope so ("a:b", "c") and ("a", "b:c") never collide.
-    const key = `${scope.length}:${scope}:${nonce}`;
-    const expiresAt = this.#nonces.get(key);
-    if (expiresAt !== undefined && expiresAt > now) return false;
+    const key = nonceKey(scope, nonce);
+    if (this.#isLiveNonce(key, now)) return false;
 
-    this.#purgeIfDue(now);
-    if (this.size >= this.#maxEntries) {
-      throw new StoreUnavailableError('full', `replay store holds ${this.#maxEntries} entries`);
-    }
-    this.#nonces.delete(key);
-    this.#nonces.set(key, now + ttlSeconds * 1000);
+    this.#storeNonce(key, ttlSeconds, now);
     return true;
+  }
+
+  async admitRequest(request: AdmitRequest): Promise<Admission> {
+    const now = this.#now();
+    const key = nonceKey(request.scope, request.nonce);
+    if (this.#isLiveNonce(key, now)) return { outcome: 'replayed' };
+
+    const limit = request.rateLimit;
+    if (limit !== undefined) {
+      const counter = this.#counter(`request:${limit.key}`, limit.windowSeconds, now);
+      counter.count += 1;
+      if (counter.count > limit.maxRequests) {
+        return { outcome: 'rate_limited', retryAfterSeconds: secondsUntil(counter.resetAt, now) };
+      }
+    }
+
+    this.#storeNonce(key, request.nonceTtlSeconds, now);
+    return { outcome: 'admitted' };
+  }
+
+  async consumeAttempts(limits: readonly AttemptLimit[]): Promise<number> {
+    const now = this.#now();
+    let lockedUntil = 0;
+    for (const limit of limits) {
+      const counter = this.#counters.get(`attempt:${limit.key}`);
+      if (counter !== undefined) lockedUntil = Math.max(lockedUntil, counter.lockedUntil);
+    }
+    if (lockedUntil > now) return secondsUntil(lockedUntil, now);
+
+    for (const limit of limits) {
+      const counter = this.#counter(`attempt:${limit.key}`, limit.windowSeconds, now);
+      counter.count += 1;
+      if (counter.count > limit.maxAttempts) {
+        counter.lockedUntil = now + limit.lockoutSeconds * 1000;
+        counter.count = 0;
+        lockedUntil = Math.max(lockedUntil, counter.lockedUntil);
+      }
+    }
+    return lockedUntil > now ? secondsUntil(lockedUntil, now) : 0;
+  }
+
+  async releaseAttempts(releases: readonly AttemptRelease[]): Promise<void> {
+    for (const release of releases) {
+      const counter = this.#counters.get(`attempt:${release.key}`);
+      if (counter === undefined) continue;
+      counter.count = release.reset ? 0 : Math.max(0, counter.count - 1);
+    }
   }
 
   async revokeSession(sessionId: string, untilSeconds: number): Promise<void> {
@@ -58,11 +121,53 @@ export class MemoryReplayStore implements ReplayStore {
   async close(): Promise<void> {
     this.#nonces.clear();
     this.#revoked.clear();
+    this.#counters.clear();
   }
 
   /** Number of entries currently held, expired ones included until the next purge. */
   get size(): number {
     return this.#nonces.size + this.#revoked.size;
+  }
+
+  #isLiveNonce(key: string, now: number): boolean {
+    const expiresAt = this.#nonces.get(key);
+    return expiresAt !== undefined && expiresAt > now;
+  }
+
+  #storeNonce(key: string, ttlSeconds: number, now: number): void {
+    this.#purgeIfDue(now);
+    if (this.size >= this.#maxEntries) {
+      throw new StoreUnavailableError('full', `replay store holds ${this.#maxEntries} entries`);
+    }
+    this.#nonces.delete(key);
+    this.#nonces.set(key, now + ttlSeconds * 1000);
+  }
+
+  /** Returns the counter for `key`, starting a new window when the old one has ended. */
+  #counter(key: string, windowSeconds: number, now: number): Counter {
+    let counter = this.#counters.get(key);
+    if (counter === undefined) {
+      if (this.#counters.size >= this.#maxCounters) this.#evictOldestCounter();
+      counter = { count: 0, resetAt: now + windowSeconds * 1000, lockedUntil: 0 };
+      this.#counters.set(key, counter);
+      return counter;
+    }
+
+    if (counter.resetAt <= now) {
+      counter.count = 0;
+      counter.resetAt = now + windowSeconds * 1000;
+      // Re-inserting moves the key to the end, so iteration order stays oldest window first.
+      this.#counters.delete(key);
+      this.#counters.set(key, counter);
+    }
+    return counter;
+  }
+
+  // NOTE: dropping the oldest counter can end a lockout early when more than maxCounters keys
+  // are attacked at once; the Redis store has no such bound.
+  #evictOldestCounter(): void {
+    const oldest = this.#counters.keys().next().value;
+    if (oldest !== undefined) this.#counters.delete(oldest);
   }
 
   // A full scan costs O(entries), so it runs at most once a second, and then only when the
@@ -77,4 +182,13 @@ export class MemoryReplayStore implements ReplayStore {
       if (until <= now) this.#revoked.delete(key);
     }
   }
+}
+
+// Length-prefix the scope so ("a:b", "c") and ("a", "b:c") never collide.
+function nonceKey(scope: string, nonce: string): string {
+  return `${scope.length}:${scope}:${nonce}`;
+}
+
+function secondsUntil(time: number, now: number): number {
+  return Math.max(1, Math.ceil((time - now) / 1000));
 }

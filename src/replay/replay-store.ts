@@ -27,13 +27,26 @@ export interface ReplayStore {
   close(): Promise<void>;
 }
 
+/**
+ * Reason a store call failed: `unreachable` (no connection), `timeout` (a command got no reply
+ * in time) or `full` (the in-process store reached its size bound).
+ */
+export type StoreFailureReason = 'unreachable' | 'timeout' | 'full';
+
 /** A store that cannot answer; the gateway fails closed with 503 on it. */
 export class StoreUnavailableError extends Error {
-  readonly reason: 'unreachable' | 'full';
+  readonly reason: StoreFailureReason;
 
-  constructor(reason: 'unreachable' | 'full', message: string) {
-    super(message);
+  constructor(reason: StoreFailureReason, message: string, options?: { cause?: unknown }) {
+    super(message, options);
     this.name = 'StoreUnavailableError';
     this.reason = reason;
   }
+}
+
+/** The part of a pino logger that the stores use to report connection events. */
+export interface StoreLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
 }

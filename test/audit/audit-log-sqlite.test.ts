@@ -22,6 +22,7 @@ interface CheckpointRow {
   key_id: string;
   signature: string;
   created_at: string;
+  version: number;
 }
 
 let tempDir: ReturnType<typeof createTempDir>;
@@ -227,7 +228,7 @@ describe('SqliteAuditLog checkpoints', () => {
     expect(readCheckpoints(file)).toEqual([]);
   });
 
-  it('signs the checkpoint over seq and hash', async () => {
+  it('signs the checkpoint over seq, hash and time', async () => {
     const { privateKey, publicKey } = createAuditKeys();
     const log = new SqliteAuditLog({ file, signingKey: privateKey, checkpointEvery: 3 });
     await appendRequests(log, 2);
@@ -235,11 +236,13 @@ describe('SqliteAuditLog checkpoints', () => {
     await log.close();
 
     const [checkpoint] = readCheckpoints(file);
+    const signature = checkpoint?.signature ?? '';
+    const createdAt = checkpoint?.created_at ?? '';
     expect(checkpoint?.seq).toBe(3);
     expect(checkpoint?.hash).toBe(third.hash);
-    expect(verifyCheckpointSignature(3, third.hash, checkpoint?.signature ?? '', publicKey)).toBe(
-      true,
-    );
+    expect(checkpoint?.version).toBe(2);
+    expect(verifyCheckpointSignature(3, third.hash, signature, publicKey, createdAt)).toBe(true);
+    expect(verifyCheckpointSignature(3, third.hash, signature, publicKey)).toBe(false);
   });
 
   it('derives the key id from the public key by default', async () => {

@@ -100,6 +100,7 @@ describe('verifyAuditTrail', () => {
       seq: 17,
       reason: 'hash does not match the entry contents',
       entries: 16,
+      at: 'entry',
     });
   });
 
@@ -178,6 +179,7 @@ describe('verifyAuditTrail', () => {
       seq: 12,
       reason: 'entry 12 is missing',
       entries: 11,
+      at: 'entry',
     });
   });
 

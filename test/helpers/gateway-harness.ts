@@ -18,11 +18,13 @@ export const TEST_PASSWORD = 'correct horse battery staple';
 
 /**
  * Starts a real gateway on 127.0.0.1 in front of a recording upstream, with users alice
- * (customer) and tessa (teller) in a fresh SQLite file and a fresh key file.
+ * (customer) and tessa (teller) in a fresh SQLite file and a fresh key file. `stores` may
+ * replace any store, the SQLite users included, and set the `env` that selects Redis or
+ * PostgreSQL; by default no variable is read, so the embedded stores are used.
  */
 export async function startGatewayHarness(
   overrides: Partial<GatewayConfigInput> = {},
-  stores: Omit<GatewayOverrides, 'keys' | 'userStore'> = {},
+  stores: Omit<GatewayOverrides, 'keys'> = {},
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-gw-'));
   const keysFile = join(dir, 'keys.json');
@@ -67,6 +69,7 @@ export async function startGatewayHarness(
     keys,
     userStore,
     logger: false,
+    env: {},
     ...stores,
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });

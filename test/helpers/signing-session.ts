@@ -65,12 +65,29 @@ export interface SignedRequestSpec {
   token?: string | null;
 }
 
+/** A signed request ready for `sendRaw`, which a test may send more than once. */
+export interface SignedRawRequest {
+  method: string;
+  target: string;
+  headers: Array<[string, string]>;
+  body?: string;
+}
+
 /** Signs a request the way a conforming client does, applies `after`, and sends it. */
 export async function sendSigned(
   origin: string,
   session: TestSession,
   spec: SignedRequestSpec,
 ): Promise<RawResponse> {
+  return sendRaw(origin, signRequest(origin, session, spec));
+}
+
+/** Signs a request the way a conforming client does and applies `after`, without sending it. */
+export function signRequest(
+  origin: string,
+  session: TestSession,
+  spec: SignedRequestSpec,
+): SignedRawRequest {
   const url = new URL(origin);
   const headers: Array<[string, string]> = [...(spec.headers ?? [])];
   const components = spec.components ?? ['@method', '@authority', '@path', '@query'];
@@ -111,5 +128,5 @@ export async function sendSigned(
 
   const request = { target: spec.target, headers, body: spec.body, method: spec.method };
   spec.after?.(request);
-  return sendRaw(origin, request);
+  return request;
 }

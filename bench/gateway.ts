@@ -1,0 +1,134 @@
+/**
+ * Gateway throughput and latency with autocannon, all in one run so the ratios share a machine
+ * state: (a) the upstream directly, (b) a plain Fastify proxy with no security, (c) Rampart with
+ * its embedded stores. The load client signs every request with a fresh nonce before the timed
+ * window, so signing does not limit the load.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+import autocannon from 'autocannon';
+
+import { RampartClient } from '../src/client/rampart-client.js';
+import { BENCH_USER } from './servers.js';
+
+/** One autocannon run. */
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+}
+
+const TSX = 'node_modules/.bin/tsx';
+
+async function startServer(
+  kind: string,
+  ...args: string[]
+): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(TSX, ['bench/servers.ts', kind, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const { port } = JSON.parse(line) as { port: number };
+    return { url: `http://127.0.0.1:${port}`, child };
+  }
+  throw new Error(`${kind} server exited before it listened`);
+}
+
+async function load(
+  name: string,
+  url: string,
+  options: {
+    seconds: number;
+    connections: number;
+    rate?: number;
+    headers?: () => Record<string, string>;
+  },
+): Promise<LoadResult> {
+  const result = await autocannon({
+    url,
+    connections: options.connections,
+    duration: options.seconds,
+    overallRate: options.rate,
+    requests: [
+      {
+        method: 'GET',
+        path: '/api/accounts',
+        setupRequest: (request: { headers?: Record<string, string> }) => {
+          if (options.headers !== undefined) request.headers = options.headers();
+          return request;
+        },
+      },
+    ],
+  });
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Runs the gateway benchmarks; `seconds` per load level. */
+export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[]> {
+  const upstream = await startServer('upstream');
+  const plainProxy = await startServer('proxy', upstream.url);
+  const rampart = await startServer('rampart', upstream.url);
+  const children = [upstream.child, plainProxy.child, rampart.child];
+  try {
+    const client = new RampartClient({ baseUrl: rampart.url });
+    await client.login(BENCH_USER.username, BENCH_USER.password);
+    // Pre-sign more requests than the fastest run can send; each is used once.
+    const presign = (count: number) => {
+      const signed = Array.from(
+        { length: count },
+        () => client.sign('/api/accounts').init.headers as Record<string, string>,
+      );
+      let next = 0;
+      return () => signed[next++ % signed.length] as Record<string, string>;
+    };
+    const connections = 32;
+    const results: LoadResult[] = [];
+
+    results.push(await load('(a) upstream directly', upstream.url, { seconds, connections }));
+    const proxyMax = await load('(b) plain Fastify proxy', plainProxy.url, {
+      seconds,
+      connections,
+    });
+    results.push(proxyMax);
+    const budget = Math.ceil(proxyMax.requestsPerSecond * seconds * 1.2);
+    results.push(
+      await load('(c) Rampart, embedded stores', rampart.url, {
+        seconds,
+        connections,
+        headers: presign(budget),
+      }),
+    );
+
+    const halfRate = Math.floor(proxyMax.requestsPerSecond / 2);
+    results.push(
+      await load(`(b) at half of (b)'s max, ${halfRate}/s`, plainProxy.url, {
+        seconds,
+        connections,
+        rate: halfRate,
+      }),
+    );
+    results.push(
+      await load(`(c) at half of (b)'s max, ${halfRate}/s`, rampart.url, {
+        seconds,
+        connections,
+        rate: halfRate,
+        headers: presign(Math.ceil(halfRate * seconds * 1.2)),
+      }),
+    );
+    return results;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+  }
+}
