@@ -39,8 +39,9 @@ export interface SqliteAuditLogOptions {
  * Audit log in one SQLite file (WAL mode, `synchronous=FULL`). `append` commits the entry,
  * and with it the WAL fsync, before its promise resolves.
  *
- * better-sqlite3 runs each append synchronously to completion, so appends in one process never
- * interleave. The cost is that each append blocks the event loop for the commit and its fsync.
+ * Appends that arrive in the same turn of the event loop are committed together (group
+ * commit), so one fsync serves many concurrent requests. better-sqlite3 runs each commit
+ * synchronously, so it blocks the event loop for the commit and its fsync.
  * Each append reads the chain tail inside a `BEGIN IMMEDIATE` transaction, which holds the
  * write lock, so several processes sharing the file still build one gap-free chain.
  *
@@ -56,7 +57,14 @@ export class SqliteAuditLog implements AuditLog {
   readonly #policy: CheckpointPolicy;
   readonly #timer: NodeJS.Timeout | undefined;
   readonly #statements: ReturnType<typeof prepareStatements>;
-  readonly #appendTransaction: Database.Transaction<(input: AuditEntryInput) => AuditEntry>;
+  readonly #appendTransaction: Database.Transaction<(inputs: AuditEntryInput[]) => AuditEntry[]>;
+  // Appends waiting for the next group commit, in arrival order.
+  #queue: Array<{
+    input: AuditEntryInput;
+    resolve: (entry: AuditEntry) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  #flushScheduled = false;
   readonly #closeTransaction: Database.Transaction<() => void>;
   readonly #timerTransaction: Database.Transaction<() => void>;
   #closed = false;
@@ -76,8 +84,8 @@ export class SqliteAuditLog implements AuditLog {
 
     this.#db = openDatabase(options.file);
     this.#statements = prepareStatements(this.#db);
-    this.#appendTransaction = this.#db.transaction((input: AuditEntryInput) =>
-      this.#appendEntry(input),
+    this.#appendTransaction = this.#db.transaction((inputs: AuditEntryInput[]) =>
+      inputs.map((input) => this.#appendEntry(input)),
     );
     this.#closeTransaction = this.#db.transaction(() => this.#checkpointTail());
     this.#timerTransaction = this.#db.transaction(() => this.#checkpointIfDue());
@@ -98,11 +106,37 @@ export class SqliteAuditLog implements AuditLog {
   async append(input: AuditEntryInput): Promise<AuditEntry> {
     const normalized = normalizeAuditEntryInput(input);
     this.#assertOpen();
-    try {
-      return this.#appendTransaction.immediate(normalized);
-    } catch (error) {
-      throw storeUnavailable(error);
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ input: normalized, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  // Group commit: every append that arrived during one turn of the event loop goes into one
+  // transaction, so one WAL fsync covers them all. Each promise still resolves only after the
+  // commit that contains its entry; with one append per turn this is the same as before.
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue.splice(0, MAX_BATCH_ENTRIES);
+    if (this.#queue.length > 0) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
     }
+    if (batch.length === 0) return;
+
+    let entries: AuditEntry[];
+    try {
+      this.#assertOpen();
+      entries = this.#appendTransaction.immediate(batch.map((item) => item.input));
+    } catch (error) {
+      const failure = error instanceof RampartError ? error : storeUnavailable(error);
+      for (const item of batch) item.reject(failure);
+      return;
+    }
+    batch.forEach((item, index) => item.resolve(entries[index] as AuditEntry));
   }
 
   /** Reads the chain tail. Rejects with `RampartError` `store_unavailable` when that fails. */
@@ -122,6 +156,8 @@ export class SqliteAuditLog implements AuditLog {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Appends already accepted are committed before the file closes.
+    while (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
     try {
@@ -221,6 +257,9 @@ export class SqliteAuditLog implements AuditLog {
     if (this.#closed) throw storeUnavailable(new Error('The audit log is closed.'));
   }
 }
+
+/** Most entries one group commit writes; a longer queue is written in several. */
+const MAX_BATCH_ENTRIES = 256;
 
 /** Sequence number and hash of the last entry. */
 interface ChainTail {

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -47,6 +48,32 @@ function readCheckpoints(path: string): CheckpointRow[] {
 }
 
 describe('SqliteAuditLog append', () => {
+  it('commits appends accepted before close', async () => {
+    const log = new SqliteAuditLog({ file });
+    const pending = [log.append(requestInput(1)), log.append(requestInput(2))];
+    await log.close();
+
+    const entries = await Promise.all(pending);
+    expect(entries.map((entry) => entry.seq)).toEqual([1, 2]);
+    const db = new Database(file, { readonly: true });
+    const count = db.prepare('SELECT count(*) AS n FROM audit_entries').get() as { n: number };
+    db.close();
+    expect(count.n).toBe(2);
+  });
+
+  it('commits a burst of appends in a few transactions', async () => {
+    const log = new SqliteAuditLog({ file });
+    await log.append(requestInput(0));
+    const before = statSync(`${file}-wal`).size;
+
+    await Promise.all(Array.from({ length: 200 }, (_, i) => log.append(requestInput(i + 1))));
+
+    // Each commit appends at least one 4 KiB page to the WAL, so 200 separate commits would
+    // add 800 KiB or more; a group commit writes each page of the batch once.
+    expect(statSync(`${file}-wal`).size - before).toBeLessThan(400 * 1024);
+    await log.close();
+  });
+
   it('starts the chain at the genesis hash', async () => {
     const log = new SqliteAuditLog({ file });
     const entry = await log.append(requestInput(1));
