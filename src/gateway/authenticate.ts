@@ -79,6 +79,14 @@ export async function authenticateHeaders(
     throw error;
   }
 
+  // An in-process store forgets nonces on restart, so a signature created before it started
+  // may already have been used. The client re-signs after the signed clock_skew answer.
+  const historyStart = context.replayStore.nonceHistoryStart;
+  if (historyStart !== undefined && (parsed.params.created ?? 0) < historyStart) {
+    await openTokenQuietly(request, context, auth, now);
+    throw new RampartError('clock_skew', { serverTime: now });
+  }
+
   const claims = await openToken(request, context, auth, now, options.refreshGraceSeconds ?? 0);
   if (claims.sid !== parsed.params.keyid) throw new RampartError('key_unknown');
 

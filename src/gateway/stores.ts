@@ -83,7 +83,10 @@ export async function openStores(
     replayStore = redis;
     replayBackend = 'redis';
   } else if (replayStore === undefined) {
-    replayStore = new MemoryReplayStore({ maxEntries: config.replay.maxEntries });
+    replayStore = new MemoryReplayStore({
+      maxEntries: config.replay.maxEntries,
+      revocationFile: join(config.dataDir, 'revocations.sqlite'),
+    });
     replayBackend = 'memory';
   }
 

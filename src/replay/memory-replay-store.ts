@@ -5,6 +5,7 @@ import type {
   AttemptRelease,
   RateLimitStore,
 } from './rate-limit-store.js';
+import { RevocationFile } from './revocation-file.js';
 import { type ReplayStore, StoreUnavailableError } from './replay-store.js';
 
 /** Options for {@link MemoryReplayStore}. */
@@ -15,6 +16,11 @@ export interface MemoryReplayStoreOptions {
   maxCounters?: number;
   /** Clock in milliseconds, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * SQLite file that keeps revocations across restarts. Without it, a restart forgets every
+   * logout. Nonces are not persisted: see `nonceHistoryStart`.
+   */
+  revocationFile?: string;
 }
 
 /** A fixed-window counter; times are in milliseconds. */
@@ -42,11 +48,27 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
   readonly #revoked = new Map<string, number>();
   readonly #counters = new Map<string, Counter>();
   #lastPurge = 0;
+  readonly #revocations: RevocationFile | undefined;
+
+  /**
+   * Time (epoch seconds) from which this store has seen every nonce: its creation, since nonces
+   * live only in memory. A signature created earlier may carry a nonce used before a restart,
+   * so the gateway must not accept it on this store's word.
+   */
+  readonly nonceHistoryStart: number;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 1_000_000;
     this.#maxCounters = options.maxCounters ?? 100_000;
     this.#now = options.now ?? Date.now;
+    // Rounded down: a signature from the second the store started counts as seen. A previous
+    // process would have had to answer it within that same second, before this one started.
+    this.nonceHistoryStart = Math.floor(this.#now() / 1000);
+    if (options.revocationFile !== undefined) {
+      this.#revocations = new RevocationFile(options.revocationFile);
+      for (const [sessionId, until] of this.#revocations.load(this.#now()))
+        this.#revoked.set(sessionId, until);
+    }
   }
 
   async claimNonce(scope: string, nonce: string, ttlSeconds: number): Promise<boolean> {
@@ -107,6 +129,14 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
 
   async revokeSession(sessionId: string, untilSeconds: number): Promise<void> {
     this.#purgeIfDue(this.#now());
+    try {
+      this.#revocations?.save(sessionId, untilSeconds * 1000);
+    } catch (error) {
+      throw new StoreUnavailableError(
+        'unreachable',
+        `revocation file write failed: ${(error as Error).message}`,
+      );
+    }
     // A revocation is never dropped for space: losing it would un-revoke a session.
     this.#revoked.set(sessionId, untilSeconds * 1000);
   }
@@ -119,6 +149,7 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
+    this.#revocations?.close();
     this.#nonces.clear();
     this.#revoked.clear();
     this.#counters.clear();

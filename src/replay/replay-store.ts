@@ -7,6 +7,12 @@
  */
 export interface ReplayStore {
   /**
+   * Epoch seconds from which the store has seen every claimed nonce, for a store that forgets
+   * them on restart. Undefined for a store that keeps them (Redis).
+   */
+  readonly nonceHistoryStart?: number;
+
+  /**
    * Records `nonce` for `scope` (the signature key id) if it is new.
    *
    * @param ttlSeconds how long the nonce must be remembered; covers the signature window.
