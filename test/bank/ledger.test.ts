@@ -201,6 +201,20 @@ describe('ledger service', () => {
     expectUnchanged(before);
   });
 
+  it('rejects a transfer into the capital account', async () => {
+    const before = readLedger(dataDir.path);
+
+    const response = await postTransfer({
+      fromAccount: 'acc-bob-checking',
+      toAccount: 'acc-bank-capital',
+      amount: '1.00',
+    });
+
+    expect(response.status).toBe(404);
+    expect(problemCode(response)).toBe('account_not_found');
+    expectUnchanged(before);
+  });
+
   it('stores nothing for a rejection, so the key stays usable', async () => {
     const rejected = await postTransfer(
       { fromAccount: 'acc-bob-checking', toAccount: 'acc-alice-checking', amount: '999999.00' },

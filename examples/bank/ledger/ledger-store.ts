@@ -179,7 +179,10 @@ export class LedgerStore {
     const from = this.#statements.account.get(input.fromAccount) as AccountRow | undefined;
     if (from === undefined) throw new RampartError('account_not_found', { field: 'fromAccount' });
     const to = this.#statements.account.get(input.toAccount) as AccountRow | undefined;
-    if (to === undefined) throw new RampartError('account_not_found', { field: 'toAccount' });
+    // The system account only funds opening balances; to a customer it does not exist.
+    if (to === undefined || to.allow_negative === 1) {
+      throw new RampartError('account_not_found', { field: 'toAccount' });
+    }
     if (from.currency !== to.currency) {
       throw new RampartError('request_malformed', { field: 'toAccount' });
     }
