@@ -50,6 +50,23 @@ describe('login rate limit', () => {
     }
   });
 
+  it('checks at most the limit of parallel guesses', async () => {
+    const harness = await startGatewayHarness({ login: { maxFailures: 5 } });
+    try {
+      const guesses = Array.from({ length: 39 }, (_, i) => login(harness, 'tessa', `guess-${i}`));
+      const responses = await Promise.all([...guesses, login(harness, 'tessa', TEST_PASSWORD)]);
+      const codes = responses.map((response) => response.json.code as string | undefined);
+
+      expect(codes.filter((code) => code === 'credentials_invalid').length).toBeLessThanOrEqual(5);
+      expect(codes.filter((code) => code === 'login_rate_limited').length).toBeGreaterThanOrEqual(
+        34,
+      );
+      expect(responses.filter((response) => response.status === 200).length).toBeLessThanOrEqual(1);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('refuses the right password during the lockout', async () => {
     const harness = await startGatewayHarness({ login: { maxFailures: 1 } });
     try {
