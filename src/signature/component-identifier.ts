@@ -1,6 +1,7 @@
-import { type BareItem, type Item, type Parameters, serializeItem } from 'structured-headers';
+import { type BareItem, type Item, type Parameters } from 'structured-headers';
 
 import { RampartError, type ErrorCode } from '../errors.js';
+import { serializeStringItemFast } from './fast-serialize.js';
 import { parseItemField } from './structured-field.js';
 
 /**
@@ -22,7 +23,7 @@ export function component(
 
 /** Serializes a component identifier as an sf-string item with parameters. */
 export function serializeComponent(id: ComponentIdentifier): string {
-  return serializeItem(id.name, id.params);
+  return serializeStringItemFast(id.name, id.params);
 }
 
 /**
@@ -52,10 +53,11 @@ export function parseComponentIdentifier(text: string): ComponentIdentifier {
  * the same component: same name and same parameters, in any order.
  */
 export function componentKey(id: ComponentIdentifier): string {
+  if (id.params.size <= 1) return serializeStringItemFast(id.name, id.params);
   const names = [...id.params.keys()].sort();
   const sorted: Parameters = new Map();
   for (const name of names) sorted.set(name, id.params.get(name) as BareItem);
-  return serializeItem(id.name, sorted);
+  return serializeStringItemFast(id.name, sorted);
 }
 
 // Parameters each kind of component accepts (RFC 9421 sections 2.1 and 2.2). Flags are Boolean.

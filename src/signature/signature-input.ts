@@ -2,13 +2,12 @@ import {
   type BareItem,
   type Dictionary,
   type InnerList,
-  type Item,
   type Parameters,
-  serializeInnerList,
 } from 'structured-headers';
 
 import { RampartError } from '../errors.js';
 import { readCoveredComponents, type ComponentIdentifier } from './component-identifier.js';
+import { serializeParametersFast, serializeStringItemFast } from './fast-serialize.js';
 import { combinedFieldValue, type HeaderFields } from './message.js';
 import { parseDictionaryField } from './structured-field.js';
 
@@ -178,7 +177,9 @@ export function serializeSignatureParams(
   components: readonly ComponentIdentifier[],
   params: Parameters,
 ): string {
-  return serializeInnerList([components.map((id) => [id.name, id.params] as Item), params]);
+  // Same output as structured-headers' serializeInnerList, built from the fast paths.
+  const items = components.map((id) => serializeStringItemFast(id.name, id.params)).join(' ');
+  return `(${items})${serializeParametersFast(params)}`;
 }
 
 /** Orders the known parameters the way this library emits them. */

@@ -118,10 +118,22 @@ function checkTimeWindow(params: SignatureParams, policy: VerificationPolicy, no
   if (params.expires < now) throw new RampartError('signature_expired', { serverTime: now });
 }
 
+// Required components come from policy, a small fixed set, so their keys are computed once.
+const requiredKeys = new Map<string, string>();
+
+function requiredKey(name: string): string {
+  let key = requiredKeys.get(name);
+  if (key === undefined) {
+    key = componentKey(parseComponentIdentifier(name));
+    if (requiredKeys.size < 256) requiredKeys.set(name, key);
+  }
+  return key;
+}
+
 function checkCoverage(components: ComponentIdentifier[], required: readonly string[]): void {
   const covered = new Set(components.map(componentKey));
   for (const name of required) {
-    if (!covered.has(componentKey(parseComponentIdentifier(name)))) {
+    if (!covered.has(requiredKey(name))) {
       throw new RampartError('signature_coverage_insufficient', { field: name });
     }
   }
