@@ -1,7 +1,7 @@
 /**
  * Gateway throughput and latency with autocannon, all in one run so the ratios share a machine
  * state: (a) the upstream directly, (b) a plain Fastify proxy with no security, (c) Rampart with
- * its embedded stores. The load client signs every request with a fresh nonce before the timed
+ * its embedded stores, (d) Rampart with Redis and PostgreSQL. The load client signs every request with a fresh nonce before the timed
  * window, so signing does not limit the load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -80,19 +80,23 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
   const upstream = await startServer('upstream');
   const plainProxy = await startServer('proxy', upstream.url);
   const rampart = await startServer('rampart', upstream.url);
-  const children = [upstream.child, plainProxy.child, rampart.child];
+  const shared = await startServer('rampart-shared', upstream.url);
+  const children = [upstream.child, plainProxy.child, rampart.child, shared.child];
   try {
     const client = new RampartClient({ baseUrl: rampart.url });
     await client.login(BENCH_USER.username, BENCH_USER.password);
+    const sharedClient = new RampartClient({ baseUrl: shared.url });
+    await sharedClient.login(BENCH_USER.username, BENCH_USER.password);
     // Pre-sign more requests than the fastest run can send; each is used once.
-    const presign = (count: number) => {
+    const presignFor = (signer: RampartClient, count: number) => {
       const signed = Array.from(
         { length: count },
-        () => client.sign('/api/accounts').init.headers as Record<string, string>,
+        () => signer.sign('/api/accounts').init.headers as Record<string, string>,
       );
       let next = 0;
       return () => signed[next++ % signed.length] as Record<string, string>;
     };
+    const presign = (count: number) => presignFor(client, count);
     const connections = 32;
     const results: LoadResult[] = [];
 
@@ -108,6 +112,14 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
         seconds,
         connections,
         headers: presign(budget),
+      }),
+    );
+
+    results.push(
+      await load('(d) Rampart, Redis and PostgreSQL', shared.url, {
+        seconds,
+        connections,
+        headers: presignFor(sharedClient, budget),
       }),
     );
 
@@ -129,6 +141,12 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
     );
     return results;
   } finally {
-    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(
+      children.map((child) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        return exited;
+      }),
+    );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { format, type Measurement } from './measure.js';
 import { runGatewayBenchmarks, type LoadResult } from './gateway.js';
+import { boundHolds, gcExposed, runGrowthBenchmarks } from './growth.js';
 import { runMicroBenchmarks } from './micro.js';
 
 const quick = process.argv.includes('--quick');
@@ -45,3 +46,18 @@ function printGateway(results: LoadResult[]): void {
 }
 
 printGateway(await runGatewayBenchmarks(quick ? 2 : 10));
+
+const growth = await runGrowthBenchmarks(
+  quick ? [1000, 10_000] : [1000, 10_000, 100_000, 1_000_000],
+);
+process.stdout.write(
+  `\n| stored nonces | heap bytes per nonce${gcExposed ? '' : ' (no --expose-gc: high)'} | µs per claim |\n| ---: | ---: | ---: |\n`,
+);
+for (const row of growth) {
+  process.stdout.write(
+    `| ${row.nonces} | ${format(row.bytesPerNonce)} | ${format(row.claimMicroseconds)} |\n`,
+  );
+}
+process.stdout.write(
+  `\nbound of 1000 entries holds (full store rejects, keeps live nonces): ${await boundHolds()}\n`,
+);

@@ -3,6 +3,7 @@
  * Rampart gateway. Each prints one JSON line with its port when it listens. Run as
  * `tsx bench/servers.ts <kind> <args>`.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -11,10 +12,13 @@ import { join } from 'node:path';
 
 import proxy from '@fastify/http-proxy';
 import Fastify from 'fastify';
+import pg from 'pg';
 
 import { parseConfig } from '../src/gateway/config.js';
 import { createGateway } from '../src/gateway/create-gateway.js';
 import { generateKeyFile, loadKeyFile, writeKeyFile } from '../src/session/key-file.js';
+import { migrate } from '../src/postgres/migrate.js';
+import { PostgresUserStore } from '../src/session/user-store-postgres.js';
 import { SqliteUserStore } from '../src/session/user-store.js';
 
 /** Login used by the load client. */
@@ -46,7 +50,7 @@ if (kind === 'proxy') {
   announce((app.server.address() as AddressInfo).port);
 }
 
-if (kind === 'rampart') {
+if (kind === 'rampart' || kind === 'rampart-shared') {
   const dir = mkdtempSync(join(tmpdir(), 'rampart-bench-gw-'));
   const keysFile = join(dir, 'keys.json');
   writeKeyFile(keysFile, generateKeyFile(['gateway-upstream']));
@@ -60,6 +64,8 @@ if (kind === 'rampart') {
         { method: 'GET', path: '/api/accounts', service: 'upstream', permission: 'accounts:read' },
       ],
       roles: { customer: ['accounts:read'] },
+      // The limit stays on, so its counter is part of the cost, but far above the load.
+      sessionRateLimit: { maxRequests: 1_000_000_000 },
     },
     dir,
   );
@@ -77,4 +83,35 @@ if (kind === 'rampart') {
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   announce((gateway.app.server.address() as AddressInfo).port);
+}
+
+/**
+ * Creates a fresh, migrated PostgreSQL database for configuration (d) next to the shared Redis.
+ * BENCH_DATABASE_URL and BENCH_REDIS_URL override the local defaults.
+ */
+async function createSharedStores() {
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const redisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const name = `rampart_bench_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  await migrate(pool);
+  return {
+    pool,
+    redisUrl,
+    databaseUrl: url.toString(),
+    async drop() {
+      await pool.end();
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
 }
