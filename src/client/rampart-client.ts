@@ -228,7 +228,9 @@ export class RampartClient {
     let body = encodeBody(init.body, headers);
     if (body === undefined && UNSAFE_METHODS.has(method)) body = new Uint8Array(0);
     if (body !== undefined) {
-      headers['content-type'] ??= 'application/octet-stream';
+      // An empty body is labelled JSON, the type services accept; it carries nothing to parse.
+      headers['content-type'] ??=
+        body.byteLength === 0 ? 'application/json' : 'application/octet-stream';
       headers['content-digest'] = createContentDigest(body);
     }
     const components = ['@method', '@authority', '@path', '@query'];

@@ -150,11 +150,14 @@ export function registerAuthRoutes(
       const claims = auth?.claims;
       if (claims === undefined) throw new RampartError('token_missing');
 
-      // Every token of this session expires within one token lifetime from now, so the
-      // revocation need not be kept longer than that.
+      // Every token of this session expires within one token lifetime from now, and refresh
+      // accepts it for the grace period after that, so the revocation must outlast both (but
+      // never the session itself).
       const now = Math.floor(Date.now() / 1000);
+      const { tokenTtlSeconds, refreshGraceSeconds } = context.config;
+      const until = Math.min(claims.sexp, now + tokenTtlSeconds + refreshGraceSeconds);
       try {
-        await context.replayStore.revokeSession(claims.sid, now + context.config.tokenTtlSeconds);
+        await context.replayStore.revokeSession(claims.sid, until);
       } catch (error) {
         context.logger.error({ err: error }, 'replay store failed during logout');
         throw new RampartError('store_unavailable');

@@ -75,7 +75,7 @@ export async function authenticateHeaders(
     // The clock_skew answer is signed with the session key when the token opens, so that a
     // network attacker cannot feed the client a false server time.
     if (error instanceof RampartError && error.code === 'clock_skew')
-      await openTokenQuietly(request, context, auth, now);
+      await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
     throw error;
   }
 
@@ -83,7 +83,7 @@ export async function authenticateHeaders(
   // may already have been used. The client re-signs after the signed clock_skew answer.
   const historyStart = context.replayStore.nonceHistoryStart;
   if (historyStart !== undefined && (parsed.params.created ?? 0) < historyStart) {
-    await openTokenQuietly(request, context, auth, now);
+    await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
     throw new RampartError('clock_skew', { serverTime: now });
   }
 
@@ -250,9 +250,10 @@ async function openTokenQuietly(
   context: GatewayContext,
   auth: RequestAuthentication,
   now: number,
+  expiredGraceSeconds: number,
 ): Promise<void> {
   try {
-    await openToken(request, context, auth, now);
+    await openToken(request, context, auth, now, expiredGraceSeconds);
   } catch {
     // Without an open token the answer goes out unsigned; the client then ignores its time.
   }

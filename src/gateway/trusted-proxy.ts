@@ -21,7 +21,8 @@ export function isFromTrustedProxy(
   trustedProxies: readonly string[],
 ): boolean {
   if (trustedProxies.length === 0) return false;
-  return trustedProxies.includes(normalizeAddress(request.socket.remoteAddress));
+  const peer = normalizeAddress(request.socket.remoteAddress);
+  return trustedProxies.some((proxy) => normalizeAddress(proxy) === peer);
 }
 
 /**
@@ -70,7 +71,10 @@ function parseLastForwardedElement(value: string): ForwardedFacts {
     const unquoted = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
     if (name === 'host') facts.host = unquoted;
     if (name === 'proto') facts.proto = unquoted.toLowerCase();
-    if (name === 'for') facts.for = unquoted.replace(/^\[|\](?::\d+)?$/g, '');
+    // RFC 7239 section 6: a node may carry a port, `1.2.3.4:5678` or `"[2001:db8::1]:80"`;
+    // the audit trail and the per-address limits want the address alone.
+    if (name === 'for')
+      facts.for = unquoted.replace(/^\[([^\]]*)\](?::\d+)?$/, '$1').replace(/^([\d.]+):\d+$/, '$1');
   }
   return facts;
 }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
 import { openSessionToken, sealSessionToken } from '../../src/session/session-token.js';
 import {
   startGatewayHarness,
@@ -179,7 +180,7 @@ describe('gateway behind a trusted proxy', () => {
         headers: [
           [
             'forwarded',
-            'for=198.51.100.1;host=evil.example, for=203.0.113.7;host=bank.example;proto=https',
+            'for=198.51.100.1;host=evil.example, for="203.0.113.7:4711";host=bank.example;proto=https',
           ],
         ],
       });
@@ -211,6 +212,41 @@ describe('gateway behind a trusted proxy', () => {
       expect(response.json.code).toBe('host_rejected');
     } finally {
       await direct.close();
+    }
+  });
+});
+
+describe('logout with a refresh grace period', () => {
+  it('outlasts the grace during which refresh still accepts a token', async () => {
+    let offsetMs = 0;
+    const store = new MemoryReplayStore({ now: () => Date.now() + offsetMs });
+    const short = await startGatewayHarness(
+      { tokenTtlSeconds: 30, refreshGraceSeconds: 600 },
+      { replayStore: store },
+    );
+    try {
+      const own = await loginSession(short.url, 'alice', TEST_PASSWORD);
+      const logout = await sendSigned(short.url, own, {
+        method: 'POST',
+        target: '/auth/logout',
+        body: '{}',
+        idempotencyKey: null,
+      });
+      expect(logout.status).toBe(200);
+
+      // Seen from the store, 100 s have passed: the token has expired but is within the grace.
+      offsetMs = 100_000;
+      const refresh = await sendSigned(short.url, own, {
+        method: 'POST',
+        target: '/auth/refresh',
+        body: '{}',
+        idempotencyKey: null,
+      });
+
+      expect(refresh.status).toBe(401);
+      expect(refresh.json.code).toBe('session_revoked');
+    } finally {
+      await short.close();
     }
   });
 });

@@ -326,15 +326,25 @@ describe('rampartService plugin', () => {
     expect(replayStore.claims).toBe(0);
   });
 
-  it('rejects Content-Digest on a call without body', async () => {
+  it('rejects a non-empty digest on a call without body', async () => {
+    const wire = hop({ method: 'GET', target: '/orders/u-alice-1' });
+    wire.headers['content-digest'] = createContentDigest(Buffer.from('{"item":"x"}'));
+
+    const response = await send(wire);
+
+    expect(response.status).toBe(400);
+    expect(problemCode(response)).toBe('digest_mismatch');
+    expect(handlerRuns).toBe(0);
+  });
+
+  it('accepts the empty-body digest on a call without body', async () => {
     const wire = hop({ method: 'GET', target: '/orders/u-alice-1' });
     wire.headers['content-digest'] = createContentDigest(Buffer.from(''));
 
     const response = await send(wire);
 
-    expect(response.status).toBe(400);
-    expect(problemCode(response)).toBe('digest_unexpected');
-    expect(handlerRuns).toBe(0);
+    expect(response.status).toBe(200);
+    expect(handlerRuns).toBe(1);
   });
 
   it('rejects invalid JSON after a valid digest', async () => {

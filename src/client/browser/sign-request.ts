@@ -65,7 +65,9 @@ export async function signRequest(request: RequestToSign): Promise<SignedBrowser
   if (body === undefined && UNSAFE_METHODS.has(method)) body = new Uint8Array(0);
   const components = ['@method', '@authority', '@path', '@query'];
   if (body !== undefined) {
-    headers['content-type'] ??= 'application/octet-stream';
+    // An empty body is labelled JSON, the type services accept; it carries nothing to parse.
+    headers['content-type'] ??=
+      body.byteLength === 0 ? 'application/json' : 'application/octet-stream';
     headers['content-digest'] = await createContentDigest(body);
     components.push('content-digest', 'content-type');
   }
