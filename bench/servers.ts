@@ -69,7 +69,11 @@ if (kind === 'rampart' || kind === 'rampart-shared') {
     },
     dir,
   );
-  const users = new SqliteUserStore(join(dir, 'users.sqlite'));
+  const shared = kind === 'rampart-shared' ? await createSharedStores() : undefined;
+  const users =
+    shared === undefined
+      ? new SqliteUserStore(join(dir, 'users.sqlite'))
+      : new PostgresUserStore(shared.pool);
   await users.upsert({
     id: 'u-bench',
     username: BENCH_USER.username,
@@ -80,6 +84,14 @@ if (kind === 'rampart' || kind === 'rampart-shared') {
     keys: loadKeyFile(keysFile),
     userStore: users,
     logger: false,
+    env:
+      shared === undefined ? {} : { REDIS_URL: shared.redisUrl, DATABASE_URL: shared.databaseUrl },
+  });
+  process.once('SIGTERM', () => {
+    void gateway.close().then(async () => {
+      await shared?.drop();
+      process.exit(0);
+    });
   });
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   announce((gateway.app.server.address() as AddressInfo).port);
