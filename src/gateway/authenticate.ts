@@ -81,6 +81,8 @@ export async function authenticateHeaders(
 
   // An in-process store forgets nonces on restart, so a signature created before it started
   // may already have been used. The client re-signs after the signed clock_skew answer.
+  // NOTE: a signature dated up to maxFutureSeconds ahead and used just before a restart has a
+  // `created` after the store's start, so it can be replayed once within that window.
   const historyStart = context.replayStore.nonceHistoryStart;
   if (historyStart !== undefined && (parsed.params.created ?? 0) < historyStart) {
     await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);

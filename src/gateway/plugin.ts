@@ -98,6 +98,11 @@ export async function rampartGateway(
     return reply.send(Buffer.from(problem));
   });
   registerMetricsRoute(fastify, context);
+  // Account data and problems must not be cached by a browser or a shared proxy, nor sniffed.
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  });
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url;
     if (route === '/healthz' || route === '/readyz' || route === '/metrics') return;
@@ -278,7 +283,10 @@ function registerMetricsRoute(fastify: FastifyInstance, context: GatewayContext)
   if (!enabled) return;
   const allowed = new Set(allowedAddresses.map((address) => normalizeAddress(address)));
   fastify.get('/metrics', async (request, reply) => {
-    if (!allowed.has(normalizeAddress(request.socket.remoteAddress))) {
+    // Behind a trusted proxy the peer is the proxy itself, so the address that proxy reports
+    // for the client decides.
+    const client = request.rampart?.clientAddress ?? normalizeAddress(request.socket.remoteAddress);
+    if (!allowed.has(client)) {
       throw new RampartError('route_not_found');
     }
     reply.header('content-type', context.metrics.contentType);

@@ -201,6 +201,23 @@ describe('ledger service', () => {
     expectUnchanged(before);
   });
 
+  it('rejects a reference with bidi controls or lone surrogates', async () => {
+    const before = readLedger(dataDir.path);
+
+    for (const reference of ['pay \u202Egnp.exe', 'a\u2066b', '\ud800']) {
+      const response = await postTransfer({
+        fromAccount: 'acc-bob-checking',
+        toAccount: 'acc-alice-checking',
+        amount: '1.00',
+        reference,
+      });
+
+      expect(response.status).toBe(400);
+      expect(problemCode(response)).toBe('request_malformed');
+    }
+    expectUnchanged(before);
+  });
+
   it('rejects a transfer into the capital account', async () => {
     const before = readLedger(dataDir.path);
 

@@ -62,6 +62,16 @@ describe('gateway hardening', () => {
     expect(response.headers.signature).toBeUndefined();
   });
 
+  it('marks API answers and problems as not cacheable', async () => {
+    const ok = await sendSigned(harness.url, session, { method: 'GET', target: '/api/items' });
+    const problem = await sendRaw(harness.url, { method: 'GET', target: '/api/items' });
+
+    for (const response of [ok, problem]) {
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
   it('rejects a repeated Host line', async () => {
     const response = await sendRaw(harness.url, {
       method: 'GET',

@@ -139,6 +139,24 @@ describe('metrics', () => {
     }
   });
 
+  it('answers 404 to a remote client behind a trusted proxy', async () => {
+    const harness = await startGatewayHarness({ trustedProxies: ['127.0.0.1'] });
+    try {
+      const proxied = await sendRaw(harness.url, {
+        method: 'GET',
+        target: '/metrics',
+        headers: [['x-forwarded-for', '203.0.113.7']],
+      });
+      const local = await sendRaw(harness.url, { method: 'GET', target: '/metrics' });
+
+      expect(proxied.status).toBe(404);
+      expect(proxied.json.code).toBe('route_not_found');
+      expect(local.status).toBe(200);
+    } finally {
+      await harness.close();
+    }
+  });
+
   it('answers 404 when turned off', async () => {
     const harness = await startGatewayHarness({ metrics: { enabled: false } });
     try {

@@ -14,6 +14,11 @@ export interface TransferBody {
 
 const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 const MAX_REFERENCE_LENGTH = 140;
+// Printable text only: no controls, no bidirectional overrides or isolates (which can make
+// "pay \u202Egnp.exe" display as "pay exe.png"), no lone surrogates, no noncharacters.
+const SAFE_REFERENCE =
+  /^(?:(?![\u200e\u200f\u202a-\u202e\u2066-\u2069\ufffe\uffff])[\x20-\x7e\u00a0-\ud7ff\ue000-\uffff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+
 const ALLOWED_FIELDS = new Set(['fromAccount', 'toAccount', 'amount', 'reference']);
 
 /**
@@ -46,7 +51,7 @@ export function readTransferBody(body: unknown): TransferBody {
     reference !== undefined &&
     (typeof reference !== 'string' ||
       reference.length > MAX_REFERENCE_LENGTH ||
-      !/^[\x20-\x7e\u00a0-\uffff]*$/.test(reference))
+      !SAFE_REFERENCE.test(reference))
   ) {
     throw new RampartError('request_malformed', { field: 'reference' });
   }
