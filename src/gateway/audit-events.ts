@@ -14,6 +14,8 @@ export interface RequestState {
   clientAddress: string;
   event: AuditEvent;
   service?: string;
+  /** Permission the matched route requires. */
+  permission?: string;
   auth?: RequestAuthentication;
   /** Set by login, where no session exists yet. */
   subject?: string;

@@ -130,15 +130,18 @@ export async function rampartGateway(
       const route = context.routes.match(request.method, path);
       if (route === undefined) throw new RampartError('route_not_found');
       state(request).service = route.service;
+      state(request).permission = route.permission;
       await api.onRequest(request);
     },
     preHandler: async (request) => {
       await api.preHandler(request);
+      // The route matched in onRequest; its permission is checked only now, after the nonce.
       const requestState = state(request);
-      const route = context.routes.match(request.method, request.url.split('?')[0] as string);
       const permissions = requestState.auth?.claims?.permissions ?? [];
-      if (route === undefined || !permissions.includes(route.permission))
+      const permission = requestState.permission;
+      if (permission === undefined || !permissions.includes(permission)) {
         throw new RampartError('permission_denied');
+      }
     },
     handler: async (request, reply) => forward(context, request, reply),
   });

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { FastifyBaseLogger } from 'fastify';
 
+import type { AuditEntryRow } from '../../../src/audit/sqlite-schema.js';
 import { RampartError } from '../../../src/errors.js';
 
 /** An audit entry as the auditor view lists it: who, what, when, the decision and its reason. */
@@ -31,21 +32,23 @@ export interface ActivityBucket {
   rejected: number;
 }
 
-interface EntryRow {
-  seq: number;
-  time: string;
-  event: string;
-  outcome: string;
-  code: string | null;
-  subject: string | null;
-  session_id: string | null;
-  request_id: string | null;
-  method: string | null;
-  path: string | null;
-  service: string | null;
-  client_address: string | null;
-  upstream_status: number | null;
-}
+// The columns the view reads, typed by the audit log's own row type.
+type EntryRow = Pick<
+  AuditEntryRow,
+  | 'seq'
+  | 'time'
+  | 'event'
+  | 'outcome'
+  | 'code'
+  | 'subject'
+  | 'session_id'
+  | 'request_id'
+  | 'method'
+  | 'path'
+  | 'service'
+  | 'client_address'
+  | 'upstream_status'
+>;
 
 const BUCKET_MS = 60_000;
 
