@@ -77,7 +77,9 @@ export async function startScaledBank(options: ScaledBankOptions) {
     keysFile,
     dataDir: dir,
     publicOrigins: [`http://${PUBLIC_HOST}`],
-    stores: { redis: { keyPrefix: uniqueKeyPrefix() } },
+    // The load tests run beside other suites on a two-core machine, where a Redis reply can take
+    // longer than the 1 s default; a timeout would mark the store down and fail calls closed.
+    stores: { redis: { keyPrefix: uniqueKeyPrefix(), commandTimeoutMs: 5000 } },
     services: {
       accounts: { url: bank.urls.accounts, hopKeyId: 'gateway-accounts' },
       payments: { url: bank.urls.payments, hopKeyId: 'gateway-payments' },
