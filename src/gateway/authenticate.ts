@@ -25,7 +25,7 @@ import type { GatewayContext } from './gateway-context.js';
 /** Name of the session cookie; the `__Host-` prefix pins it to this origin, path `/`, Secure. */
 export const SESSION_COOKIE = '__Host-rampart-session';
 
-/** What authentication learned about a request, kept on the request between hooks. */
+/** Authentication state of one request, kept on the request between hooks. */
 export interface RequestAuthentication {
   origin: URL;
   signable: SignableRequest;

@@ -17,7 +17,7 @@ export const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * Returns true when the request carries content: a `Content-Length` above zero or any
  * `Transfer-Encoding`. Such a request needs a covered, matching Content-Digest. An empty body
  * (`Content-Length: 0`) and an absent one are treated alike, because fetch implementations
- * differ on which of the two a bodiless DELETE or PATCH sends; a digest on either must be the
+ * differ on which of the two a bodiless DELETE or PATCH sends. A digest on either must be the
  * digest of zero bytes, so neither can gain content after signing.
  */
 export function requestHasBody(request: FastifyRequest): boolean {
@@ -27,7 +27,7 @@ export function requestHasBody(request: FastifyRequest): boolean {
   );
 }
 
-/** The signature policy the gateway applies to one client request. */
+/** Builds the signature policy the gateway applies to one client request. */
 export function clientPolicy(
   config: GatewayConfig,
   request: { hasBody: boolean; needsIdempotencyKey: boolean },
@@ -74,7 +74,7 @@ export function resolveOrigin(
   return origin;
 }
 
-/** The request as RFC 9421 sees it, with the target exactly as received. */
+/** Builds the request in the form RFC 9421 signs, with the target exactly as received. */
 export function signableRequest(request: FastifyRequest, origin: URL): SignableRequest {
   return {
     method: request.method,

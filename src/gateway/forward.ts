@@ -83,7 +83,7 @@ const FORWARDED_RESPONSE_HEADERS = [
 ];
 const MAX_UPSTREAM_BODY_BYTES = 16 * 1024 * 1024;
 
-/** What came back from a service, already read and filtered. */
+/** A service's response, already read and filtered. */
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string>;

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 
 import { RampartError } from '../errors.js';
 
-/** What a trusted proxy reports about the client's original request. */
+/** Facts a trusted proxy reports about the client's original request. */
 export interface ForwardedFacts {
   host?: string;
   proto?: string;
@@ -28,7 +28,7 @@ export function isFromTrustedProxy(
 /**
  * Reads what the nearest proxy added: the last element of `Forwarded` (RFC 7239), or else
  * `X-Forwarded-Host`, `X-Forwarded-Proto` and the last `X-Forwarded-For` entry. Call it only for
- * a request from a trusted proxy; earlier elements were written by parties nobody vouches for.
+ * a request from a trusted proxy; earlier elements were written by untrusted parties.
  *
  * @throws RampartError `request_malformed` when a header is repeated or unparsable.
  */
@@ -46,7 +46,7 @@ export function forwardedFacts(request: FastifyRequest): ForwardedFacts {
   return facts;
 }
 
-/** The client address for logs and the audit trail: the proxy's `for` only from a trusted proxy. */
+/** Returns the client address for logs and the audit trail: the proxy's `for` only from a trusted proxy. */
 export function clientAddress(request: FastifyRequest, trustedProxies: readonly string[]): string {
   const peer = normalizeAddress(request.socket.remoteAddress);
   if (!isFromTrustedProxy(request, trustedProxies)) return peer;

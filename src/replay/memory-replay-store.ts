@@ -168,7 +168,10 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
   #storeNonce(key: string, ttlSeconds: number, now: number): void {
     this.#purgeIfDue(now);
     if (this.size >= this.#maxEntries) {
-      throw new StoreUnavailableError('full', `replay store holds ${this.#maxEntries} entries`);
+      throw new StoreUnavailableError(
+        'full',
+        `replay store is full at ${this.#maxEntries} entries`,
+      );
     }
     this.#nonces.delete(key);
     this.#nonces.set(key, now + ttlSeconds * 1000);

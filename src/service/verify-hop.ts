@@ -145,7 +145,7 @@ export async function completeHopVerification(
   } else if (digest !== undefined) {
     // HTTP clients differ on whether an empty DELETE or PATCH body sends Content-Length: 0, so
     // a digest without a body is accepted when it is the digest of zero bytes, as the gateway
-    // does; it proves no content was removed.
+    // does. Such a digest proves that no content was removed.
     checkContentDigest(digest, new Uint8Array(0));
   }
 

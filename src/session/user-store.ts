@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 
 import { hashPassword } from './password.js';
 
-/** A user as the gateway sees it. */
+/** A user record in the gateway's user store. */
 export interface UserRecord {
   id: string;
   username: string;
@@ -12,7 +12,7 @@ export interface UserRecord {
   roles: string[];
 }
 
-/** Where users and their credentials live: SQLite by default, PostgreSQL when scaled out. */
+/** Storage of users and their credentials: SQLite by default, PostgreSQL when scaled out. */
 export interface UserStore {
   findByUsername(username: string): Promise<UserRecord | undefined>;
   /** Inserts or replaces a user, hashing `password` with argon2id. */

@@ -43,7 +43,7 @@ const PARAM_TYPES: Record<keyof SignatureParams, 'integer' | 'string'> = {
   tag: 'string',
 };
 
-/** How a verifier picks one signature out of the message. */
+/** Rule by which a verifier picks one signature out of the message. */
 export interface SignatureSelector {
   /** Exact label to use. */
   label?: string;

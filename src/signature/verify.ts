@@ -16,7 +16,7 @@ import {
   type SignatureSelector,
 } from './signature-input.js';
 
-/** What a verifier accepts. Every field comes from configuration, never from the message. */
+/** Verifier settings. Every field comes from configuration, never from the message. */
 export interface VerificationPolicy {
   /** Allowed algorithms. */
   algorithms: readonly AlgorithmName[];
@@ -35,7 +35,7 @@ export interface VerificationPolicy {
   requireExpires?: boolean;
   /** Require a `nonce`. Default true. */
   requireNonce?: boolean;
-  /** Which signature to check. */
+  /** Selector of the signature to check. */
   selector?: SignatureSelector;
   /** Field types for the `sf` parameter beyond the built-in ones. Default: none. */
   structuredFields?: Readonly<Record<string, StructuredFieldType>>;

@@ -17,7 +17,7 @@ afterAll(async () => {
   await harness.close();
 });
 
-/** A fetch that counts calls per path and can rewrite responses, as a network attacker could. */
+/** Returns a fetch that counts calls per path and can rewrite responses, as a network attacker could. */
 function recordingFetch(rewrite?: (url: URL, response: Response) => Promise<Response>) {
   const paths: string[] = [];
   const wrapped: typeof fetch = async (input, init) => {
