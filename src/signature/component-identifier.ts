@@ -78,25 +78,32 @@ export function checkComponentParameters(id: ComponentIdentifier): void {
   const flags = derived ? DERIVED_FLAGS : FIELD_FLAGS;
   let stringParameter: string | undefined = 'key';
   if (derived) stringParameter = id.name === '@query-param' ? 'name' : undefined;
-  const field = serializeComponent(id);
+  if (id.params.size === 0) return;
 
   for (const [key, value] of id.params) {
     if (key === stringParameter) {
-      if (typeof value !== 'string')
-        throw new RampartError('signature_component_invalid', { field });
+      if (typeof value !== 'string') throw componentError('signature_component_invalid', id);
     } else if (flags.has(key)) {
-      if (value !== true) throw new RampartError('signature_component_invalid', { field });
+      if (value !== true) throw componentError('signature_component_invalid', id);
     } else {
-      throw new RampartError('signature_component_unsupported', { field });
+      throw componentError('signature_component_unsupported', id);
     }
   }
 
   // Section 2.1.4: trailers are not part of the messages this library signs.
-  if (id.params.has('tr')) throw new RampartError('signature_component_unsupported', { field });
+  if (id.params.has('tr')) throw componentError('signature_component_unsupported', id);
   // Section 2.1.3: `bs` cannot be combined with `sf` or `key`.
   if (id.params.has('bs') && (id.params.has('sf') || id.params.has('key'))) {
-    throw new RampartError('signature_component_invalid', { field });
+    throw componentError('signature_component_invalid', id);
   }
+}
+
+/**
+ * Builds the error for a component, naming it in `field`. The name is serialized only here, on
+ * the failure path, because most components pass.
+ */
+export function componentError(code: ErrorCode, id: ComponentIdentifier): RampartError {
+  return new RampartError(code, { field: serializeComponent(id) });
 }
 
 /** Maximum number of components one signature may cover. */

@@ -43,8 +43,33 @@ export function serializeParametersFast(params: Parameters): string {
   return out;
 }
 
+// Serialized forms of the component names that almost every signature covers, made once. The
+// table is fixed, so request content cannot grow it.
+const COMMON_NAMES = new Map(
+  [
+    '@method',
+    '@target-uri',
+    '@authority',
+    '@scheme',
+    '@request-target',
+    '@path',
+    '@query',
+    '@status',
+    'content-digest',
+    'content-type',
+    'content-length',
+    'idempotency-key',
+    'authorization',
+    'date',
+  ].map((name) => [name, `"${name}"`]),
+);
+
 /** Serializes a string item with parameters; same output as structured-headers' `serializeItem`. */
 export function serializeStringItemFast(value: string, params: Parameters): string {
+  if (params.size === 0) {
+    const common = COMMON_NAMES.get(value);
+    if (common !== undefined) return common;
+  }
   if (!PLAIN_STRING.test(value)) return serializeItem(value, params);
   return `"${value}"${params.size === 0 ? '' : serializeParametersFast(params)}`;
 }

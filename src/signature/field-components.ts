@@ -9,7 +9,11 @@ import {
 } from 'structured-headers';
 
 import { RampartError } from '../errors.js';
-import { serializeComponent, type ComponentIdentifier } from './component-identifier.js';
+import {
+  componentError,
+  serializeComponent,
+  type ComponentIdentifier,
+} from './component-identifier.js';
 import {
   canonicalFieldLine,
   combinedFieldValue,
@@ -78,21 +82,21 @@ export function fieldComponentValue(
   headers: HeaderFields,
   options: ComponentOptions = {},
 ): string {
-  const field = serializeComponent(id);
   // Section 2.1: the component name is the lowercased field name.
-  if (!FIELD_NAME.test(id.name))
-    throw new RampartError('signature_component_unsupported', { field });
+  if (!FIELD_NAME.test(id.name)) throw componentError('signature_component_unsupported', id);
 
-  if (id.params.has('bs')) return byteSequenceValue(id, headers);
+  if (id.params.size > 0 && id.params.has('bs')) return byteSequenceValue(id, headers);
 
   const value = combinedFieldValue(headers, id.name);
-  if (value === undefined) throw new RampartError('signature_component_missing', { field });
+  if (value === undefined) throw componentError('signature_component_missing', id);
 
-  const key = id.params.get('key');
-  if (typeof key === 'string') return dictionaryMemberValue(id, value, key);
-  if (id.params.has('sf')) return reserializeStructured(id, value, options);
+  if (id.params.size > 0) {
+    const key = id.params.get('key');
+    if (typeof key === 'string') return dictionaryMemberValue(id, value, key);
+    if (id.params.has('sf')) return reserializeStructured(id, value, options);
+  }
 
-  if (!FIELD_CONTENT.test(value)) throw new RampartError('signature_component_invalid', { field });
+  if (!FIELD_CONTENT.test(value)) throw componentError('signature_component_invalid', id);
   return value;
 }
 

@@ -67,6 +67,8 @@ export function fieldsFromRecord(
  * linear in the value length.
  */
 export function canonicalFieldLine(value: string): string {
+  // Almost every line has no folding, so only its ends need trimming.
+  if (!value.includes('\n')) return trimWhitespace(trimWhitespace(value, 'start'), 'end');
   const pieces: string[] = [];
   for (const [index, line] of value.split('\n').entries()) {
     if (index > 0 && (line.startsWith(' ') || line.startsWith('\t'))) {
@@ -86,11 +88,15 @@ function trimWhitespace(text: string, side: 'start' | 'end'): string {
   let start = 0;
   let end = text.length;
   if (side === 'start') {
-    while (start < end && (text[start] === ' ' || text[start] === '\t')) start += 1;
+    while (start < end && isSpaceOrTab(text.charCodeAt(start))) start += 1;
   } else {
-    while (end > start && (text[end - 1] === ' ' || text[end - 1] === '\t')) end -= 1;
+    while (end > start && isSpaceOrTab(text.charCodeAt(end - 1))) end -= 1;
   }
-  return text.slice(start, end);
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+function isSpaceOrTab(code: number): boolean {
+  return code === 0x20 || code === 0x09;
 }
 
 /**
@@ -101,6 +107,7 @@ function trimWhitespace(text: string, side: 'start' | 'end'): string {
 export function combinedFieldValue(fields: HeaderFields, name: string): string | undefined {
   const lines = fieldLines(fields, name);
   if (lines.length === 0) return undefined;
+  if (lines.length === 1) return canonicalFieldLine(lines[0] as string);
   return lines.map(canonicalFieldLine).join(', ');
 }
 
@@ -109,7 +116,9 @@ export function fieldLines(fields: HeaderFields, name: string): string[] {
   const wanted = name.toLowerCase();
   const values: string[] = [];
   for (const [fieldName, value] of fields) {
-    if (fieldName.toLowerCase() === wanted) values.push(value);
+    // The length test skips most lines without lowercasing their names.
+    if (fieldName.length === wanted.length && fieldName.toLowerCase() === wanted)
+      values.push(value);
   }
   return values;
 }

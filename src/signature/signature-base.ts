@@ -25,7 +25,7 @@ export function buildSignatureBase(
   params: Parameters,
   options: ComponentOptions = {},
 ): string {
-  const lines: string[] = [];
+  let base = '';
   const seen = new Set<string>();
   for (const id of components) {
     // Section 2.3: @signature-params is never a covered component.
@@ -37,8 +37,9 @@ export function buildSignatureBase(
     if (seen.has(key)) throw new RampartError('signature_malformed', { field: 'Signature-Input' });
     seen.add(key);
 
-    lines.push(`${serializeComponent(id)}: ${componentValue(id, message, options)}`);
+    // With at most one parameter the key is the serialized identifier itself.
+    const serialized = id.params.size <= 1 ? key : serializeComponent(id);
+    base += `${serialized}: ${componentValue(id, message, options)}\n`;
   }
-  lines.push(`"@signature-params": ${serializeSignatureParams(components, params)}`);
-  return lines.join('\n');
+  return `${base}"@signature-params": ${serializeSignatureParams(components, params)}`;
 }
