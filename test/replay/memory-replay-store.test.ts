@@ -19,6 +19,26 @@ describe('MemoryReplayStore', () => {
     expect(await store.claimNonce('a', 'b:c', 60)).toBe(true);
   });
 
+  it('keeps scopes apart that differ only above Latin-1', async () => {
+    const store = new MemoryReplayStore();
+
+    // U+0100 and U+0000 share their low byte, so a Latin-1 copy of the key would merge them.
+    expect(await store.claimNonce('\u0100', 'nonce', 60)).toBe(true);
+    expect(await store.claimNonce('\u0000', 'nonce', 60)).toBe(true);
+    expect(await store.claimNonce('\u0100', 'nonce', 60)).toBe(false);
+  });
+
+  it('keeps a nonce at most a tenth of a second past its TTL', async () => {
+    let now = 1_000_050;
+    const store = new MemoryReplayStore({ now: () => now });
+    await store.claimNonce('s', 'n', 2.25);
+
+    now += 2_249;
+    expect(await store.claimNonce('s', 'n', 2.25)).toBe(false);
+    now += 100;
+    expect(await store.claimNonce('s', 'n', 2.25)).toBe(true);
+  });
+
   it('allows a nonce again after its TTL', async () => {
     let now = 1_000_000;
     const store = new MemoryReplayStore({ now: () => now });
