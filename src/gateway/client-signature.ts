@@ -27,8 +27,29 @@ export function requestHasBody(request: FastifyRequest): boolean {
   );
 }
 
-/** Builds the signature policy the gateway applies to one client request. */
+// The four policies of one configuration, built once instead of per request.
+const policiesByConfig = new WeakMap<GatewayConfig, Map<string, VerificationPolicy>>();
+
+/** Returns the signature policy the gateway applies to one client request. */
 export function clientPolicy(
+  config: GatewayConfig,
+  request: { hasBody: boolean; needsIdempotencyKey: boolean },
+): VerificationPolicy {
+  let policies = policiesByConfig.get(config);
+  if (policies === undefined) {
+    policies = new Map();
+    policiesByConfig.set(config, policies);
+  }
+  const variant = `${request.hasBody}/${request.needsIdempotencyKey}`;
+  let policy = policies.get(variant);
+  if (policy === undefined) {
+    policy = buildClientPolicy(config, request);
+    policies.set(variant, policy);
+  }
+  return policy;
+}
+
+function buildClientPolicy(
   config: GatewayConfig,
   request: { hasBody: boolean; needsIdempotencyKey: boolean },
 ): VerificationPolicy {
