@@ -119,7 +119,8 @@ async function runIn(dir: string, count: number): Promise<Measurement[]> {
     };
   };
 
-  const replayStore = new MemoryReplayStore();
+  // A new revocation file tells the store that no earlier process used its nonce history.
+  const replayStore = new MemoryReplayStore({ revocationFile: join(dir, 'revocations.sqlite') });
   const userStore = new SqliteUserStore(join(dir, 'users.sqlite'));
   const contextAuditLog = new SqliteAuditLog({ file: join(dir, 'audit.sqlite') });
   const context: GatewayContext = {
@@ -264,6 +265,7 @@ async function runIn(dir: string, count: number): Promise<Measurement[]> {
   );
 
   await context.auditLog.close();
+  await replayStore.close();
   await context.userStore.close();
   return results;
 }

@@ -121,6 +121,10 @@ export const ERRORS = {
   },
   store_unavailable: { status: 503, title: 'A store the gateway needs is unavailable.' },
   store_full: { status: 503, title: 'The replay store is full; try again shortly.' },
+  store_starting: {
+    status: 503,
+    title: 'The gateway restarted moments ago and cannot yet tell new signatures from used ones.',
+  },
   internal_error: { status: 500, title: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

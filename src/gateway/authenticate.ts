@@ -79,14 +79,20 @@ export async function authenticateHeaders(
     throw error;
   }
 
-  // An in-process store forgets nonces on restart, so a signature created before it started
-  // may already have been used. The client re-signs after the signed clock_skew answer.
-  // NOTE: a signature dated up to maxFutureSeconds ahead and used just before a restart has a
-  // `created` after the store's start, so it can be replayed once within that window.
+  // An in-process store forgets nonces on restart. The process before it accepted signatures
+  // created up to maxFutureSeconds after its last active second, so any of those may already
+  // have been used. Until this clock passes that point, a fresh signature cannot be told from
+  // an old one and the answer is 503. After it, the client re-signs after the signed
+  // clock_skew answer.
   const historyStart = context.replayStore.nonceHistoryStart;
-  if (historyStart !== undefined && (parsed.params.created ?? 0) < historyStart) {
-    await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
-    throw new RampartError('clock_skew', { serverTime: now });
+  if (historyStart !== undefined) {
+    const firstUnseenCreated = historyStart + context.config.signature.maxFutureSeconds;
+    if ((parsed.params.created ?? 0) < firstUnseenCreated) {
+      if (now < firstUnseenCreated)
+        throw new RampartError('store_starting', { retryAfter: firstUnseenCreated - now });
+      await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
+      throw new RampartError('clock_skew', { serverTime: now });
+    }
   }
 
   const claims = await openToken(request, context, auth, now, options.refreshGraceSeconds ?? 0);

@@ -5,7 +5,7 @@ import type {
   AttemptRelease,
   RateLimitStore,
 } from './rate-limit-store.js';
-import { RevocationFile } from './revocation-file.js';
+import { RevocationFile, type PreviousActivity } from './revocation-file.js';
 import { type ReplayStore, StoreUnavailableError } from './replay-store.js';
 
 /** Options for {@link MemoryReplayStore}. */
@@ -59,20 +59,38 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
    * so the gateway must not accept it on this store's word.
    */
   readonly nonceHistoryStart: number;
+  /** Time in epoch ms until which the revocation file records that this process may accept requests. */
+  #activeUntilMs = 0;
+  #activityTimer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     this.#maxEntries = options.maxEntries ?? 1_000_000;
     this.#maxCounters = options.maxCounters ?? 100_000;
     this.#now = options.now ?? Date.now;
-    // Rounded down: a signature from the second the store started counts as seen. A previous
-    // process would have had to answer it within that same second, before this one started.
-    this.nonceHistoryStart = Math.floor(this.#now() / 1000);
     this.#epochMs = this.#now();
+    let previousActivity: PreviousActivity = 'unknown';
     if (options.revocationFile !== undefined) {
       this.#revocations = new RevocationFile(options.revocationFile);
+      previousActivity = this.#revocations.previousActivity;
       for (const [sessionId, until] of this.#revocations.load(this.#now()))
         this.#revoked.set(sessionId, until);
+      this.#renewActivity(this.#epochMs);
+      this.#activityTimer = setInterval(() => {
+        try {
+          this.#renewActivity(this.#now());
+        } catch {
+          // The next admission renews the record itself and fails closed if it cannot.
+        }
+      }, ACTIVITY_RENEWAL_MS);
+      this.#activityTimer.unref();
     }
+    // Without a record, an earlier process may have run until this one started.
+    const lastActiveMs = previousActivity === 'unknown' ? this.#epochMs : previousActivity;
+    // The gateway accepts a signature whose created second is at most maxFutureSeconds after
+    // its clock's second, so the earlier process saw none created after that second plus
+    // maxFutureSeconds. A file no process used before leaves nothing to guard.
+    this.nonceHistoryStart = lastActiveMs === 'none' ? 0 : Math.floor(lastActiveMs / 1000) + 1;
   }
 
   async claimNonce(scope: string, nonce: string, ttlSeconds: number): Promise<boolean> {
@@ -153,6 +171,12 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#activityTimer);
+    // A clean stop records the exact time, so the next process guards as short a window as
+    // it can.
+    this.#revocations?.recordActiveUntil(this.#now());
     this.#revocations?.close();
     this.#nonces.clear();
     this.#revoked.clear();
@@ -164,12 +188,29 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     return this.#nonces.size + this.#revoked.size;
   }
 
+  #renewActivity(now: number): void {
+    const until = now + 2 * ACTIVITY_RENEWAL_MS;
+    try {
+      this.#revocations?.recordActiveUntil(until);
+    } catch (error) {
+      throw new StoreUnavailableError(
+        'unreachable',
+        `revocation file write failed: ${(error as Error).message}`,
+      );
+    }
+    this.#activeUntilMs = until;
+  }
+
   #isLiveNonce(key: string, now: number): boolean {
     const expiresAt = this.#nonces.get(key);
     return expiresAt !== undefined && this.#epochMs + expiresAt * TICK_MS > now;
   }
 
   #storeNonce(key: string, ttlSeconds: number, now: number): void {
+    // The timer renews the record well ahead. This write happens only when the event loop
+    // was stalled for longer than that lead.
+    if (this.#revocations !== undefined && now >= this.#activeUntilMs - ACTIVITY_RENEWAL_MS / 2)
+      this.#renewActivity(now);
     this.#purgeIfDue(now);
     if (this.size >= this.#maxEntries) {
       throw new StoreUnavailableError(
@@ -224,6 +265,8 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
 }
 
 const TICK_MS = 100;
+// How often the revocation file's activity record is renewed. Each renewal covers two periods.
+const ACTIVITY_RENEWAL_MS = 1000;
 
 // Length-prefix the scope so ("a:b", "c") and ("a", "b:c") never collide. The key is copied
 // into one flat string, because a concatenation keeps its pieces alive (V8 cons strings) and a

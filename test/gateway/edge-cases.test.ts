@@ -1,3 +1,7 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -219,7 +223,11 @@ describe('gateway behind a trusted proxy', () => {
 describe('logout with a refresh grace period', () => {
   it('outlasts the grace during which refresh still accepts a token', async () => {
     let offsetMs = 0;
-    const store = new MemoryReplayStore({ now: () => Date.now() + offsetMs });
+    const store = new MemoryReplayStore({
+      now: () => Date.now() + offsetMs,
+      // A new revocation file tells the store that no earlier process used its history.
+      revocationFile: join(mkdtempSync(join(tmpdir(), 'rampart-grace-')), 'revocations.sqlite'),
+    });
     const short = await startGatewayHarness(
       { tokenTtlSeconds: 30, refreshGraceSeconds: 600 },
       { replayStore: store },

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import pino from 'pino';
@@ -13,7 +16,13 @@ describe('gateway with a failing store', () => {
   it('answers 503 store_full when the replay store is full, and forwards nothing', async () => {
     const harness = await startGatewayHarness(
       {},
-      { replayStore: new MemoryReplayStore({ maxEntries: 3 }) },
+      {
+        // A new revocation file tells the store that no earlier process used its history.
+        replayStore: new MemoryReplayStore({
+          maxEntries: 3,
+          revocationFile: join(mkdtempSync(join(tmpdir(), 'rampart-full-')), 'revocations.sqlite'),
+        }),
+      },
     );
     try {
       const session = await loginSession(harness.url, 'alice', TEST_PASSWORD);

@@ -8,20 +8,39 @@ import { createGateway } from '../../src/gateway/create-gateway.js';
 import { SqliteUserStore } from '../../src/session/user-store.js';
 import { startGatewayHarness, TEST_PASSWORD } from '../helpers/gateway-harness.js';
 import { sendRaw } from '../helpers/raw-http.js';
-import { loginSession, sendSigned } from '../helpers/signing-session.js';
+import { loginSession, sendSigned, type SignedRawRequest } from '../helpers/signing-session.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const MAX_FUTURE_SECONDS = 2;
 
 describe('gateway restart with embedded stores', () => {
-  it('keeps logouts and refuses signatures made before the restart', async () => {
-    const harness = await startGatewayHarness();
+  it('keeps logouts and rejects signatures used before the restart', async () => {
+    const harness = await startGatewayHarness({
+      signature: {
+        maxAgeSeconds: 30,
+        maxFutureSeconds: MAX_FUTURE_SECONDS,
+        maxValiditySeconds: 60,
+      },
+    });
     const session = await loginSession(harness.url, 'alice', TEST_PASSWORD);
     const other = await loginSession(harness.url, 'alice', TEST_PASSWORD);
-    let captured: { target: string; headers: Array<[string, string]>; method: string } | undefined;
+    let captured: SignedRawRequest | undefined;
     const used = await sendSigned(harness.url, other, {
       method: 'GET',
       target: '/api/items',
-      after: (r) => void (captured = r),
+      after: (request) => void (captured = request),
     });
     expect(used.status).toBe(200);
+    // A client whose clock runs ahead signs with the latest created the gateway accepts.
+    let futureDated: SignedRawRequest | undefined;
+    const ahead = await sendSigned(harness.url, other, {
+      method: 'GET',
+      target: '/api/items',
+      created: nowSeconds() + MAX_FUTURE_SECONDS,
+      after: (request) => void (futureDated = request),
+    });
+    expect(ahead.status).toBe(200);
     const logout = await sendSigned(harness.url, session, {
       method: 'POST',
       target: '/auth/logout',
@@ -31,8 +50,9 @@ describe('gateway restart with embedded stores', () => {
     expect(logout.status).toBe(200);
 
     await harness.gateway.close();
-    // The next gateway starts in a later second than every signature made so far.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const stoppedAt = nowSeconds();
+    // Lets the client's pooled keep-alive sockets see the close before the port is reused.
+    await sleep(200);
     const restarted = await createGateway(
       { ...harness.config, listen: { host: '127.0.0.1', port: harness.port } },
       {
@@ -47,17 +67,33 @@ describe('gateway restart with embedded stores', () => {
       expect((restarted.app.server.address() as AddressInfo).port).toBe(harness.port);
       const before = harness.upstream.calls.length;
 
+      const early = await sendSigned(harness.url, other, { method: 'GET', target: '/api/items' });
+      const replayedEarly = await sendRaw(harness.url, futureDated!);
+
+      expect(early.status).toBe(503);
+      expect(early.json.code).toBe('store_starting');
+      expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(replayedEarly.status).toBe(503);
+      expect(replayedEarly.json.code).toBe('store_starting');
+
+      // Past the last second whose signatures the stopped process could have accepted.
+      const firstSafeSecond = stoppedAt + 1 + MAX_FUTURE_SECONDS;
+      while (nowSeconds() < firstSafeSecond) await sleep(100);
+
       const revoked = await sendSigned(harness.url, session, {
         method: 'GET',
         target: '/api/items',
       });
       const replayed = await sendRaw(harness.url, captured!);
+      const replayedFuture = await sendRaw(harness.url, futureDated!);
       const fresh = await sendSigned(harness.url, other, { method: 'GET', target: '/api/items' });
 
       expect(revoked.status).toBe(401);
       expect(revoked.json.code).toBe('session_revoked');
       expect(replayed.status).toBe(401);
       expect(replayed.json.code).toBe('clock_skew');
+      expect(replayedFuture.status).toBe(401);
+      expect(replayedFuture.json.code).toBe('clock_skew');
       expect(fresh.status).toBe(200);
       expect(harness.upstream.calls.length).toBe(before + 1);
     } finally {

@@ -1,3 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 
 import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
@@ -89,5 +94,87 @@ describe('MemoryReplayStore', () => {
     expect(await store.isSessionRevoked('other')).toBe(false);
     now = 10_001;
     expect(await store.isSessionRevoked('sid')).toBe(false);
+  });
+});
+
+describe('MemoryReplayStore nonce history', () => {
+  const withFile = async (run: (file: string) => Promise<void>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'rampart-history-'));
+    try {
+      await run(join(dir, 'revocations.sqlite'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it('guards nothing on a new revocation file', async () => {
+    await withFile(async (file) => {
+      const store = new MemoryReplayStore({ revocationFile: file });
+
+      expect(store.nonceHistoryStart).toBe(0);
+      await store.close();
+    });
+  });
+
+  it('guards up to a clean stop', async () => {
+    await withFile(async (file) => {
+      let now = 1_000_000_250;
+      const first = new MemoryReplayStore({ revocationFile: file, now: () => now });
+      now = 1_000_007_900;
+      await first.close();
+
+      const next = new MemoryReplayStore({ revocationFile: file, now: () => now + 1000 });
+
+      expect(next.nonceHistoryStart).toBe(1_000_008);
+      await next.close();
+    });
+  });
+
+  it('guards up to the last renewal after a crash', async () => {
+    await withFile(async (file) => {
+      const crashed = new MemoryReplayStore({ revocationFile: file, now: () => 1_000_000_250 });
+
+      // The crashed store never closes, so its last renewal (two seconds ahead) stays.
+      const next = new MemoryReplayStore({ revocationFile: file, now: () => 1_000_001_000 });
+
+      expect(next.nonceHistoryStart).toBe(1_000_003);
+      await next.close();
+      await crashed.close();
+    });
+  });
+
+  it('guards up to its own start on an older file', async () => {
+    await withFile(async (file) => {
+      // A file written before the activity record existed contains only revocations.
+      const older = new Database(file);
+      older.exec(
+        'CREATE TABLE revocations (session_id TEXT PRIMARY KEY, until_ms INTEGER NOT NULL) STRICT',
+      );
+      older.close();
+
+      const store = new MemoryReplayStore({ revocationFile: file, now: () => 1_000_000_250 });
+
+      expect(store.nonceHistoryStart).toBe(1_000_001);
+      await store.close();
+    });
+  });
+
+  it('renews its record when admitting past the renewal time', async () => {
+    await withFile(async (file) => {
+      let now = 1_000_000_000;
+      const store = new MemoryReplayStore({ revocationFile: file, now: () => now });
+      // The timer has not run, as if the event loop stalled for five seconds.
+      now += 5000;
+      expect(await store.claimNonce('s', 'nonce-after-stall', 60)).toBe(true);
+
+      const reader = new Database(file, { readonly: true });
+      const row = reader.prepare('SELECT active_until_ms FROM activity').get() as {
+        active_until_ms: number;
+      };
+      reader.close();
+
+      expect(row.active_until_ms).toBeGreaterThan(now);
+      await store.close();
+    });
   });
 });
