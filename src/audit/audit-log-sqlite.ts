@@ -85,7 +85,7 @@ export class SqliteAuditLog implements AuditLog {
     this.#db = openDatabase(options.file);
     this.#statements = prepareStatements(this.#db);
     this.#appendTransaction = this.#db.transaction((inputs: AuditEntryInput[]) =>
-      inputs.map((input) => this.#appendEntry(input)),
+      this.#appendEntries(inputs),
     );
     this.#closeTransaction = this.#db.transaction(() => this.#checkpointTail());
     this.#timerTransaction = this.#db.transaction(() => this.#checkpointIfDue());
@@ -169,30 +169,43 @@ export class SqliteAuditLog implements AuditLog {
     }
   }
 
-  /** Inserts the next entry, and a checkpoint when one is due. Runs inside a transaction. */
-  #appendEntry(input: AuditEntryInput): AuditEntry {
-    const tail = this.#statements.selectTail.get() as ChainTail | undefined;
-    const unhashed = {
-      seq: (tail?.seq ?? 0) + 1,
-      time: new Date().toISOString(),
-      ...input,
-      prevHash: tail?.hash ?? GENESIS_HASH,
-    };
-    const entry: AuditEntry = { ...unhashed, hash: computeEntryHash(unhashed) };
-    this.#statements.insertEntry.run(entryToRow(entry));
+  /**
+   * Inserts the entries in order, and a checkpoint after each one that makes one due. Runs
+   * inside a `BEGIN IMMEDIATE` transaction, whose write lock keeps other writers from moving
+   * the chain tail or the last checkpoint, so both are read once per batch and then tracked here.
+   */
+  #appendEntries(inputs: AuditEntryInput[]): AuditEntry[] {
+    let tail = this.#statements.selectTail.get() as ChainTail | undefined;
+    const signing = this.#signingKey !== undefined;
+    let checkpointSeq = signing ? (this.#statements.selectLastCheckpointSeq.get() as number) : 0;
+    let pendingSinceMs = signing ? this.#pendingSince(checkpointSeq) : undefined;
 
-    if (this.#signingKey !== undefined) {
-      const checkpointSeq = this.#statements.selectLastCheckpointSeq.get() as number;
-      const state = {
-        tailSeq: entry.seq,
-        checkpointSeq,
-        pendingSinceMs: this.#pendingSince(checkpointSeq),
+    const entries: AuditEntry[] = [];
+    for (const input of inputs) {
+      const unhashed = {
+        seq: (tail?.seq ?? 0) + 1,
+        time: new Date().toISOString(),
+        ...input,
+        prevHash: tail?.hash ?? GENESIS_HASH,
       };
+      const entry: AuditEntry = { ...unhashed, hash: computeEntryHash(unhashed) };
+      this.#statements.insertEntry.run(entryToRow(entry));
+      entries.push(entry);
+      tail = { seq: entry.seq, hash: entry.hash };
+
+      if (!signing) continue;
+      // The first entry after the last checkpoint starts the time limit.
+      if (pendingSinceMs === undefined && this.#policy.intervalSeconds !== undefined) {
+        pendingSinceMs = Date.parse(entry.time);
+      }
+      const state = { tailSeq: entry.seq, checkpointSeq, pendingSinceMs };
       if (isCheckpointDue(this.#policy, state, Date.now())) {
         this.#insertCheckpoint(entry.seq, entry.hash);
+        checkpointSeq = entry.seq;
+        pendingSinceMs = undefined;
       }
     }
-    return entry;
+    return entries;
   }
 
   /** Writes a checkpoint when the time limit has passed. Runs inside a transaction. */

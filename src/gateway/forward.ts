@@ -134,6 +134,13 @@ export async function forwardRequest(options: ForwardOptions): Promise<UpstreamR
     options.upstream.credentials(),
   );
 
+  // One deadline for the whole exchange, cleared as soon as it ends. AbortSignal.timeout would
+  // keep a timer and its signal alive for the full timeout after every request.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException('upstream deadline passed', 'TimeoutError')),
+    options.timeoutMs,
+  );
   try {
     // A WHATWG URL would re-escape some query characters and break the hop signature, so the
     // pool gets the verified target as a raw path.
@@ -144,7 +151,7 @@ export async function forwardRequest(options: ForwardOptions): Promise<UpstreamR
       body: options.body,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      signal: AbortSignal.timeout(options.timeoutMs),
+      signal: deadline.signal,
     });
     const body = await readCapped(response.body);
     const passed: Record<string, string> = {};
@@ -163,6 +170,8 @@ export async function forwardRequest(options: ForwardOptions): Promise<UpstreamR
       throw new RampartError('upstream_timeout');
     }
     throw new RampartError('upstream_unavailable');
+  } finally {
+    clearTimeout(timer);
   }
 }
 
