@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 import { serializeByteSequence } from 'structured-headers';
 
@@ -68,7 +68,7 @@ export function signMessage(
   };
   if (options.expiresIn !== undefined) params.expires = created + options.expiresIn;
   if (options.nonce !== undefined) {
-    params.nonce = options.nonce === true ? randomBytes(16).toString('base64url') : options.nonce;
+    params.nonce = options.nonce === true ? randomNonce() : options.nonce;
   }
   if (options.includeAlg !== false) params.alg = options.key.algorithm;
   if (options.tag !== undefined) params.tag = options.tag;
@@ -89,4 +89,22 @@ export function signMessage(
     base,
     params,
   };
+}
+
+// Random bytes are drawn from the CSPRNG 4 KiB at a time, because one call per 16-byte nonce
+// showed as about 2 % of the gateway's CPU under load (it signs every hop). Node's randomUUID
+// buffers the same way. Each byte is handed out once.
+const NONCE_BYTES = 16;
+const nonceBuffer = Buffer.alloc(4096);
+let nonceOffset = nonceBuffer.length;
+
+/** Returns a new 128-bit random nonce in base64url (22 characters). */
+export function randomNonce(): string {
+  if (nonceOffset + NONCE_BYTES > nonceBuffer.length) {
+    randomFillSync(nonceBuffer);
+    nonceOffset = 0;
+  }
+  const nonce = nonceBuffer.toString('base64url', nonceOffset, nonceOffset + NONCE_BYTES);
+  nonceOffset += NONCE_BYTES;
+  return nonce;
 }
