@@ -75,7 +75,7 @@ export async function authenticateHeaders(
     // The clock_skew answer is signed with the session key when the token opens, so that a
     // network attacker cannot feed the client a false server time.
     if (error instanceof RampartError && error.code === 'clock_skew')
-      await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
+      openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
     throw error;
   }
 
@@ -90,12 +90,12 @@ export async function authenticateHeaders(
     if ((parsed.params.created ?? 0) < firstUnseenCreated) {
       if (now < firstUnseenCreated)
         throw new RampartError('store_starting', { retryAfter: firstUnseenCreated - now });
-      await openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
+      openTokenQuietly(request, context, auth, now, options.refreshGraceSeconds ?? 0);
       throw new RampartError('clock_skew', { serverTime: now });
     }
   }
 
-  const claims = await openToken(request, context, auth, now, options.refreshGraceSeconds ?? 0);
+  const claims = openToken(request, context, auth, now, options.refreshGraceSeconds ?? 0);
   if (claims.sid !== parsed.params.keyid) throw new RampartError('key_unknown');
 
   let revoked: boolean;
@@ -235,13 +235,13 @@ function readToken(request: FastifyRequest, auth: RequestAuthentication): string
   return cookie;
 }
 
-async function openToken(
+function openToken(
   request: FastifyRequest,
   context: GatewayContext,
   auth: RequestAuthentication,
   now: number,
   expiredGraceSeconds = 0,
-): Promise<SessionClaims> {
+): SessionClaims {
   const opened = context.tokenCache.open(
     readToken(request, auth),
     context.keys.tokens,
@@ -253,15 +253,15 @@ async function openToken(
   return opened.claims;
 }
 
-async function openTokenQuietly(
+function openTokenQuietly(
   request: FastifyRequest,
   context: GatewayContext,
   auth: RequestAuthentication,
   now: number,
   expiredGraceSeconds: number,
-): Promise<void> {
+): void {
   try {
-    await openToken(request, context, auth, now, expiredGraceSeconds);
+    openToken(request, context, auth, now, expiredGraceSeconds);
   } catch {
     // Without an open token the answer goes out unsigned; the client then ignores its time.
   }

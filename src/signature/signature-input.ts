@@ -43,6 +43,10 @@ const PARAM_TYPES: Record<keyof SignatureParams, 'integer' | 'string'> = {
   tag: 'string',
 };
 
+const PARAM_TYPE_ENTRIES = Object.entries(PARAM_TYPES) as Array<
+  [keyof SignatureParams, 'integer' | 'string']
+>;
+
 /** Rule by which a verifier picks one signature out of the message. */
 export interface SignatureSelector {
   /** Exact label to use. */
@@ -157,9 +161,7 @@ function selectLabel(inputs: Dictionary, selector: SignatureSelector): string {
 
 function readParams(raw: Parameters): SignatureParams {
   const params: SignatureParams = {};
-  for (const [name, expected] of Object.entries(PARAM_TYPES) as Array<
-    [keyof SignatureParams, string]
-  >) {
+  for (const [name, expected] of PARAM_TYPE_ENTRIES) {
     const value: BareItem | undefined = raw.get(name);
     if (value === undefined) continue;
     const ok = expected === 'integer' ? Number.isInteger(value) : typeof value === 'string';
