@@ -121,9 +121,9 @@ async function runIn(dir: string, count: number): Promise<Measurement[]> {
     };
   };
 
-  // A new revocation file tells the store that no earlier process used its nonce history.
   // The gateway builds its origin list once, too.
   const publicOrigins = [new URL(ORIGIN)];
+  // A new revocation file shows the store that no earlier process used its nonce history.
   const replayStore = new MemoryReplayStore({ revocationFile: join(dir, 'revocations.sqlite') });
   const userStore = new SqliteUserStore(join(dir, 'users.sqlite'));
   const contextAuditLog = new SqliteAuditLog({ file: join(dir, 'audit.sqlite') });
