@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { closeSync, fsync, openSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 
@@ -36,12 +37,13 @@ export interface SqliteAuditLogOptions {
 }
 
 /**
- * Audit log in one SQLite file (WAL mode, `synchronous=FULL`). `append` commits the entry,
- * and with it the WAL fsync, before its promise resolves.
+ * Audit log in one SQLite file (WAL mode). `append` resolves once its entry is committed and
+ * the WAL file is fsynced, so the entry survives a power loss as well as a crash.
  *
  * Appends that arrive in the same turn of the event loop are committed together (group
- * commit), so one fsync serves many concurrent requests. better-sqlite3 runs each commit
- * synchronously, so it blocks the event loop for the commit and its fsync.
+ * commit). better-sqlite3 runs the commit synchronously, but with `synchronous=NORMAL` it does
+ * not fsync. The fsync of the WAL file runs in libuv's thread pool instead, one at a time, so it
+ * no longer blocks the event loop, and one fsync covers every batch committed before it began.
  * Each append reads the chain tail inside a `BEGIN IMMEDIATE` transaction, which holds the
  * write lock, so several processes sharing the file still build one gap-free chain.
  *
@@ -59,12 +61,13 @@ export class SqliteAuditLog implements AuditLog {
   readonly #statements: ReturnType<typeof prepareStatements>;
   readonly #appendTransaction: Database.Transaction<(inputs: AuditEntryInput[]) => AuditEntry[]>;
   // Appends waiting for the next group commit, in arrival order.
-  #queue: Array<{
-    input: AuditEntryInput;
-    resolve: (entry: AuditEntry) => void;
-    reject: (error: unknown) => void;
-  }> = [];
+  #queue: QueuedAppend[] = [];
   #flushScheduled = false;
+  // Committed batches whose WAL fsync has not started, and the fsync that is running.
+  #awaitingSync: Array<{ batch: QueuedAppend[]; entries: AuditEntry[] }> = [];
+  #syncRunning: Promise<void> | undefined;
+  readonly #walPath: string;
+  #walDescriptor: number | undefined;
   readonly #closeTransaction: Database.Transaction<() => void>;
   readonly #timerTransaction: Database.Transaction<() => void>;
   #closed = false;
@@ -83,6 +86,7 @@ export class SqliteAuditLog implements AuditLog {
     this.#policy = checkpointPolicyFromOptions(options);
 
     this.#db = openDatabase(options.file);
+    this.#walPath = `${options.file}-wal`;
     this.#statements = prepareStatements(this.#db);
     this.#appendTransaction = this.#db.transaction((inputs: AuditEntryInput[]) =>
       this.#appendEntries(inputs),
@@ -136,7 +140,47 @@ export class SqliteAuditLog implements AuditLog {
       for (const item of batch) item.reject(failure);
       return;
     }
-    batch.forEach((item, index) => item.resolve(entries[index] as AuditEntry));
+    this.#awaitingSync.push({ batch, entries });
+    this.#startSync();
+  }
+
+  // Starts one fsync of the WAL file for every batch committed so far, unless one is already
+  // running. When that one ends, the next covers the batches committed meanwhile.
+  #startSync(): void {
+    if (this.#syncRunning !== undefined || this.#awaitingSync.length === 0) return;
+    const covered = this.#awaitingSync;
+    this.#awaitingSync = [];
+    this.#syncRunning = this.#syncWal()
+      .then(
+        () => {
+          for (const { batch, entries } of covered)
+            batch.forEach((item, index) => item.resolve(entries[index] as AuditEntry));
+        },
+        (error: unknown) => {
+          // NOTE: after a failed fsync the entries are committed but may not be on disk. Each
+          // caller gets store_unavailable and must treat its request as not recorded.
+          const failure = storeUnavailable(error);
+          for (const { batch } of covered) for (const item of batch) item.reject(failure);
+        },
+      )
+      .finally(() => {
+        this.#syncRunning = undefined;
+        this.#startSync();
+      });
+  }
+
+  #syncWal(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        // The WAL file exists once the first transaction has been committed. It is opened for
+        // writing because Windows cannot flush a read-only handle.
+        this.#walDescriptor ??= openSync(this.#walPath, 'r+');
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      fsync(this.#walDescriptor, (error) => (error === null ? resolve() : reject(error)));
+    });
   }
 
   /** Reads the chain tail. Rejects with `RampartError` `store_unavailable` when that fails. */
@@ -156,16 +200,20 @@ export class SqliteAuditLog implements AuditLog {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Appends already accepted are committed before the file closes.
+    // Appends already accepted are committed and synced before the file closes.
     while (this.#queue.length > 0) this.#flush();
     this.#closed = true;
     clearInterval(this.#timer);
+    while (this.#syncRunning !== undefined) await this.#syncRunning;
     try {
       if (this.#signingKey !== undefined) this.#closeTransaction.immediate();
     } catch (error) {
       throw storeUnavailable(error);
     } finally {
+      // Closing checkpoints the WAL into the database file and syncs it, which makes the final
+      // checkpoint durable too.
       this.#db.close();
+      if (this.#walDescriptor !== undefined) closeSync(this.#walDescriptor);
     }
   }
 
@@ -235,6 +283,9 @@ export class SqliteAuditLog implements AuditLog {
     if (this.#closed) return;
     try {
       this.#timerTransaction.immediate();
+      // A checkpoint written here has no append waiting on it, so its own fsync starts now.
+      this.#awaitingSync.push({ batch: [], entries: [] });
+      this.#startSync();
     } catch {
       // NOTE: a failed timer checkpoint is retried on the next tick or append; this store has
       // no logger to report it to.
@@ -273,6 +324,13 @@ export class SqliteAuditLog implements AuditLog {
 
 /** Most entries one group commit writes; a longer queue is written in several. */
 const MAX_BATCH_ENTRIES = 256;
+
+/** An append waiting for its group commit and fsync. */
+interface QueuedAppend {
+  input: AuditEntryInput;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: unknown) => void;
+}
 
 /** Sequence number and hash of the last entry. */
 interface ChainTail {
@@ -313,7 +371,7 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** Opens the file in WAL mode with `synchronous=FULL` and creates the tables if needed. */
+/** Opens the file in WAL mode with `synchronous=NORMAL` and creates the tables if needed. */
 function openDatabase(file: string): Database.Database {
   let db: Database.Database;
   try {
@@ -325,15 +383,16 @@ function openDatabase(file: string): Database.Database {
   }
 
   try {
-    // In WAL mode, synchronous=FULL fsyncs the WAL at every commit, so a committed entry
-    // survives a power loss as well as a crash of the process.
+    // In WAL mode, synchronous=NORMAL writes the WAL at every commit but fsyncs it only
+    // before a WAL checkpoint, so a commit costs no fsync on the event loop. The log fsyncs
+    // the WAL itself, off the event loop, before an append resolves.
     const journalMode: unknown = db.pragma('journal_mode = WAL', { simple: true });
     if (journalMode !== 'wal') {
       throw new Error(
         `Failed to enable WAL mode for the audit log ${file}: SQLite reports journal mode ${String(journalMode)}.`,
       );
     }
-    db.pragma('synchronous = FULL');
+    db.pragma('synchronous = NORMAL');
     db.exec(AUDIT_SCHEMA_SQL);
     upgradeCheckpointTable(db);
     return db;

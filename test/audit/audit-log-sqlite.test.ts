@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -301,6 +301,22 @@ describe('SqliteAuditLog errors', () => {
     expect(error).toBeInstanceOf(RampartError);
     expect(error).toHaveProperty('code', 'store_unavailable');
     expect(error).toHaveProperty('status', 503);
+  });
+
+  it('rejects append when the WAL cannot be synced', async () => {
+    const log = new SqliteAuditLog({ file });
+    // SQLite keeps writing to the WAL file it opened, now under another name, while the path
+    // the log opens for its fsync names a directory.
+    renameSync(`${file}-wal`, `${file}-wal-moved`);
+    mkdirSync(`${file}-wal`);
+
+    const error: unknown = await log.append(requestInput(1)).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(RampartError);
+    expect(error).toHaveProperty('code', 'store_unavailable');
+    rmdirSync(`${file}-wal`);
+    renameSync(`${file}-wal-moved`, `${file}-wal`);
+    await log.close();
   });
 
   it('resolves ping while open', async () => {
