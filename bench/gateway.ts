@@ -5,6 +5,7 @@
  * window, so signing does not limit the load.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import autocannon from 'autocannon';
@@ -20,15 +21,20 @@ export interface LoadResult {
   p99Ms: number;
   errors: number;
   non2xx: number;
+  /**
+   * CPU time of the server process per request, in microseconds, read from `/proc` (Linux
+   * only, else NaN). Unlike req/s it shows the cost per request when the machine is shared.
+   */
+  serverCpuMicroseconds: number;
 }
-
-const TSX = 'node_modules/.bin/tsx';
 
 async function startServer(
   kind: string,
   ...args: string[]
 ): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(TSX, ['bench/servers.ts', kind, ...args], {
+  // Node itself with the tsx loader, not the tsx command, so the server is this one process
+  // and its CPU time can be read.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers.ts', kind, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -39,9 +45,25 @@ async function startServer(
   throw new Error(`${kind} server exited before it listened`);
 }
 
+// utime plus stime of a process, in clock ticks, from /proc/<pid>/stat (fields 14 and 15).
+function cpuTicks(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name in field 2 may contain spaces, so fields are counted after its `)`.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return NaN;
+  }
+}
+
+// Linux reports /proc CPU times in USER_HZ ticks, which are 1/100 s on x86-64 and arm64.
+const MICROSECONDS_PER_TICK = 10_000;
+
 async function load(
   name: string,
   url: string,
+  server: ChildProcess,
   options: {
     seconds: number;
     connections: number;
@@ -49,6 +71,7 @@ async function load(
     headers?: () => Record<string, string>;
   },
 ): Promise<LoadResult> {
+  const ticksBefore = cpuTicks(server.pid);
   const result = await autocannon({
     url,
     connections: options.connections,
@@ -65,8 +88,10 @@ async function load(
       },
     ],
   });
+  const ticks = cpuTicks(server.pid) - ticksBefore;
   return {
     name,
+    serverCpuMicroseconds: (ticks * MICROSECONDS_PER_TICK) / Math.max(1, result.requests.total),
     requestsPerSecond: result.requests.average,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
@@ -100,15 +125,17 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
     const connections = 32;
     const results: LoadResult[] = [];
 
-    results.push(await load('(a) upstream directly', upstream.url, { seconds, connections }));
-    const proxyMax = await load('(b) plain Fastify proxy', plainProxy.url, {
+    results.push(
+      await load('(a) upstream directly', upstream.url, upstream.child, { seconds, connections }),
+    );
+    const proxyMax = await load('(b) plain Fastify proxy', plainProxy.url, plainProxy.child, {
       seconds,
       connections,
     });
     results.push(proxyMax);
     const budget = Math.ceil(proxyMax.requestsPerSecond * seconds * 1.2);
     results.push(
-      await load('(c) Rampart, embedded stores', rampart.url, {
+      await load('(c) Rampart, embedded stores', rampart.url, rampart.child, {
         seconds,
         connections,
         headers: presign(budget),
@@ -116,7 +143,7 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
     );
 
     results.push(
-      await load('(d) Rampart, Redis and PostgreSQL', shared.url, {
+      await load('(d) Rampart, Redis and PostgreSQL', shared.url, shared.child, {
         seconds,
         connections,
         headers: presignFor(sharedClient, budget),
@@ -125,14 +152,14 @@ export async function runGatewayBenchmarks(seconds: number): Promise<LoadResult[
 
     const halfRate = Math.floor(proxyMax.requestsPerSecond / 2);
     results.push(
-      await load(`(b) at half of (b)'s max, ${halfRate}/s`, plainProxy.url, {
+      await load(`(b) at half of (b)'s max, ${halfRate}/s`, plainProxy.url, plainProxy.child, {
         seconds,
         connections,
         rate: halfRate,
       }),
     );
     results.push(
-      await load(`(c) at half of (b)'s max, ${halfRate}/s`, rampart.url, {
+      await load(`(c) at half of (b)'s max, ${halfRate}/s`, rampart.url, rampart.child, {
         seconds,
         connections,
         rate: halfRate,

@@ -233,7 +233,7 @@ async function runIn(dir: string, count: number): Promise<Measurement[]> {
       },
     ),
     benchCase(
-      'audit append (SQLite, synchronous=FULL)',
+      'audit append (SQLite, WAL fsync)',
       () => (auditRequest += 1),
       (i) =>
         auditLog.append({

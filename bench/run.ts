@@ -34,13 +34,13 @@ printMicro(await runMicroBenchmarks(quick ? 300 : 20_000));
 function printGateway(results: LoadResult[]): void {
   const baseline = results.find((result) => result.name.startsWith('(b) plain'));
   process.stdout.write(
-    '\n| server | req/s | p50 ms | p99 ms | req/s ÷ (b) | errors | non-2xx |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n',
+    '\n| server | req/s | p50 ms | p99 ms | req/s ÷ (b) | server CPU µs/req | errors | non-2xx |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n',
   );
   for (const result of results) {
     const ratio =
       baseline === undefined ? NaN : result.requestsPerSecond / baseline.requestsPerSecond;
     process.stdout.write(
-      `| ${result.name} | ${format(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${format(ratio)} | ${result.errors} | ${result.non2xx} |\n`,
+      `| ${result.name} | ${format(result.requestsPerSecond)} | ${result.p50Ms} | ${result.p99Ms} | ${format(ratio)} | ${format(result.serverCpuMicroseconds)} | ${result.errors} | ${result.non2xx} |\n`,
     );
   }
 }
