@@ -123,7 +123,8 @@ export const ERRORS = {
   store_full: { status: 503, title: 'The replay store is full; try again shortly.' },
   store_starting: {
     status: 503,
-    title: 'The gateway restarted moments ago and cannot yet tell new signatures from used ones.',
+    title:
+      'The gateway restarted and cannot yet tell new signatures from ones used before; retry after Retry-After.',
   },
   internal_error: { status: 500, title: 'An unexpected error occurred.' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 import type pg from 'pg';
@@ -16,6 +17,10 @@ import { PostgresUserStore } from '../session/user-store-postgres.js';
 import { SqliteUserStore, type UserStore } from '../session/user-store.js';
 import type { GatewayConfig } from './config.js';
 import type { StoreName } from './store-health.js';
+
+// A previous process renews its record at most a few seconds ahead of its clock. A record
+// further ahead than this means the clock was ahead then or is behind now.
+const RESTART_GUARD_WARNING_SECONDS = 10;
 
 /** The environment variables that select the scale-out stores. */
 export interface StoreEnvironment {
@@ -83,10 +88,23 @@ export async function openStores(
     replayStore = redis;
     replayBackend = 'redis';
   } else if (replayStore === undefined) {
-    replayStore = new MemoryReplayStore({
+    const revocationFile = join(config.dataDir, 'revocations.sqlite');
+    // The embedded audit log is opened after this store. When its file is already there, an
+    // earlier gateway used this folder, so a new revocation file was lost, not never made.
+    const earlierGateway = existsSync(join(config.dataDir, 'audit.sqlite'));
+    const memory = new MemoryReplayStore({
       maxEntries: config.replay.maxEntries,
-      revocationFile: join(config.dataDir, 'revocations.sqlite'),
+      revocationFile,
+      newFileMeansFresh: !earlierGateway,
     });
+    const guardedSeconds = memory.nonceHistoryStart - Math.floor(Date.now() / 1000);
+    if (guardedSeconds > RESTART_GUARD_WARNING_SECONDS) {
+      logger.warn(
+        { file: revocationFile, guardedUntil: new Date(memory.nonceHistoryStart * 1000) },
+        'the revocation file records activity in the future (was the clock ahead?); signed calls get 503 store_starting until then',
+      );
+    }
+    replayStore = memory;
     replayBackend = 'memory';
   }
 

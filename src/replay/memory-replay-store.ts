@@ -21,6 +21,11 @@ export interface MemoryReplayStoreOptions {
    * logout. Nonces are not persisted: see `nonceHistoryStart`.
    */
   revocationFile?: string;
+  /**
+   * Whether a newly created revocation file means that no earlier process used the nonce
+   * history. Set it to false when other files show that one did. Default true.
+   */
+  newFileMeansFresh?: boolean;
 }
 
 /** A fixed-window counter; times are in milliseconds. */
@@ -73,6 +78,8 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     if (options.revocationFile !== undefined) {
       this.#revocations = new RevocationFile(options.revocationFile);
       previousActivity = this.#revocations.previousActivity;
+      if (previousActivity === 'none' && options.newFileMeansFresh === false)
+        previousActivity = 'unknown';
       for (const [sessionId, until] of this.#revocations.load(this.#now()))
         this.#revoked.set(sessionId, until);
       this.#renewActivity(this.#epochMs);
@@ -174,9 +181,6 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#activityTimer);
-    // A clean stop records the exact time, so the next process guards as short a window as
-    // it can.
-    this.#revocations?.recordActiveUntil(this.#now());
     this.#revocations?.close();
     this.#nonces.clear();
     this.#revoked.clear();

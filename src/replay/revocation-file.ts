@@ -47,13 +47,14 @@ export class RevocationFile {
     );
     this.#setActiveUntil = this.#db.prepare(
       `INSERT INTO activity (id, active_until_ms) VALUES (1, ?)
-       ON CONFLICT(id) DO UPDATE SET active_until_ms = excluded.active_until_ms`,
+       ON CONFLICT(id) DO UPDATE SET active_until_ms = max(active_until_ms, excluded.active_until_ms)`,
     );
   }
 
   /**
    * Records durably that this process may accept requests until `untilMs`. The caller renews it
-   * before that time passes, and writes the exact time on a clean shutdown.
+   * before that time passes. The record never moves back, so a clock stepped back while a
+   * process runs cannot shrink the window the next process guards.
    */
   recordActiveUntil(untilMs: number): void {
     this.#setActiveUntil.run(untilMs);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { RampartClient } from '../../src/client/rampart-client.js';
 import { createGateway } from '../../src/gateway/create-gateway.js';
 import { SqliteUserStore } from '../../src/session/user-store.js';
 import { startGatewayHarness, TEST_PASSWORD } from '../helpers/gateway-harness.js';
@@ -67,6 +68,7 @@ describe('gateway restart with embedded stores', () => {
       expect((restarted.app.server.address() as AddressInfo).port).toBe(harness.port);
       const before = harness.upstream.calls.length;
 
+      const earlyAt = nowSeconds();
       const early = await sendSigned(harness.url, other, { method: 'GET', target: '/api/items' });
       const replayedEarly = await sendRaw(harness.url, futureDated!);
 
@@ -76,9 +78,16 @@ describe('gateway restart with embedded stores', () => {
       expect(replayedEarly.status).toBe(503);
       expect(replayedEarly.json.code).toBe('store_starting');
 
-      // Past the last second whose signatures the stopped process could have accepted.
-      const firstSafeSecond = stoppedAt + 1 + MAX_FUTURE_SECONDS;
-      while (nowSeconds() < firstSafeSecond) await sleep(100);
+      // The stopped process's last renewal reached at most two seconds past the stop.
+      const firstSafeSecond = earlyAt + Number(early.headers['retry-after']);
+      expect(firstSafeSecond).toBeLessThanOrEqual(stoppedAt + 3 + MAX_FUTURE_SECONDS);
+      // The SDK waits out the Retry-After of store_starting and signs again by itself.
+      const client = new RampartClient({ baseUrl: harness.url });
+      await client.login('alice', TEST_PASSWORD);
+      const waited = await client.fetch('/api/items');
+
+      expect(waited.status).toBe(200);
+      expect(nowSeconds()).toBeGreaterThanOrEqual(firstSafeSecond);
 
       const revoked = await sendSigned(harness.url, session, {
         method: 'GET',
@@ -95,7 +104,54 @@ describe('gateway restart with embedded stores', () => {
       expect(replayedFuture.status).toBe(401);
       expect(replayedFuture.json.code).toBe('clock_skew');
       expect(fresh.status).toBe(200);
-      expect(harness.upstream.calls.length).toBe(before + 1);
+      expect(harness.upstream.calls.length).toBe(before + 2);
+    } finally {
+      await restarted.close();
+      await harness.upstream.close();
+      rmSync(harness.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('guards from its start when the revocation file was lost', async () => {
+    const harness = await startGatewayHarness({
+      signature: {
+        maxAgeSeconds: 30,
+        maxFutureSeconds: MAX_FUTURE_SECONDS,
+        maxValiditySeconds: 60,
+      },
+    });
+    const session = await loginSession(harness.url, 'alice', TEST_PASSWORD);
+    let futureDated: SignedRawRequest | undefined;
+    const ahead = await sendSigned(harness.url, session, {
+      method: 'GET',
+      target: '/api/items',
+      created: nowSeconds() + MAX_FUTURE_SECONDS,
+      after: (request) => void (futureDated = request),
+    });
+    expect(ahead.status).toBe(200);
+
+    await harness.gateway.close();
+    for (const suffix of ['', '-wal', '-shm'])
+      rmSync(join(harness.dir, `revocations.sqlite${suffix}`), { force: true });
+    await sleep(200);
+    const restarted = await createGateway(
+      { ...harness.config, listen: { host: '127.0.0.1', port: harness.port } },
+      {
+        keys: harness.keys,
+        userStore: new SqliteUserStore(join(harness.dir, 'users.sqlite')),
+        logger: false,
+        env: {},
+      },
+    );
+    await restarted.app.listen({ host: '127.0.0.1', port: harness.port });
+    try {
+      const before = harness.upstream.calls.length;
+
+      const replayed = await sendRaw(harness.url, futureDated!);
+
+      expect(replayed.status).toBe(503);
+      expect(replayed.json.code).toBe('store_starting');
+      expect(harness.upstream.calls.length).toBe(before);
     } finally {
       await restarted.close();
       await harness.upstream.close();

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 
 import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
+import { RevocationFile } from '../../src/replay/revocation-file.js';
 import { StoreUnavailableError } from '../../src/replay/replay-store.js';
 
 describe('MemoryReplayStore', () => {
@@ -116,17 +117,35 @@ describe('MemoryReplayStore nonce history', () => {
     });
   });
 
-  it('guards up to a clean stop', async () => {
+  it('never moves its record back when the clock does', async () => {
     await withFile(async (file) => {
-      let now = 1_000_000_250;
+      let now = 2_000_000_000_000;
       const first = new MemoryReplayStore({ revocationFile: file, now: () => now });
-      now = 1_000_007_900;
+      expect(await first.claimNonce('s', 'nonce-before-step', 60)).toBe(true);
+      // The clock steps back ten seconds, and the process renews and stops on that clock.
+      now -= 10_000;
+      expect(await first.claimNonce('s', 'nonce-after-step', 60)).toBe(true);
       await first.close();
 
-      const next = new MemoryReplayStore({ revocationFile: file, now: () => now + 1000 });
+      const next = new MemoryReplayStore({ revocationFile: file, now: () => now });
 
-      expect(next.nonceHistoryStart).toBe(1_000_008);
+      // The renewal before the step covered two seconds past the first claim.
+      expect(next.nonceHistoryStart).toBe(2_000_000_003);
       await next.close();
+    });
+  });
+
+  it('keeps the highest activity record written', async () => {
+    await withFile(async (file) => {
+      const writer = new RevocationFile(file);
+      writer.recordActiveUntil(2_000_000_002_000);
+      writer.recordActiveUntil(1_999_999_990_000);
+      writer.close();
+
+      const reader = new RevocationFile(file);
+
+      expect(reader.previousActivity).toBe(2_000_000_002_000);
+      reader.close();
     });
   });
 
@@ -140,6 +159,19 @@ describe('MemoryReplayStore nonce history', () => {
       expect(next.nonceHistoryStart).toBe(1_000_003);
       await next.close();
       await crashed.close();
+    });
+  });
+
+  it('guards up to its own start on a lost file', async () => {
+    await withFile(async (file) => {
+      const store = new MemoryReplayStore({
+        revocationFile: file,
+        newFileMeansFresh: false,
+        now: () => 1_000_000_250,
+      });
+
+      expect(store.nonceHistoryStart).toBe(1_000_001);
+      await store.close();
     });
   });
 
