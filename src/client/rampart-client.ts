@@ -50,6 +50,22 @@ export interface SignedRequestInit {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+// Longest Retry-After of a store_starting response that the client waits out by itself.
+const MAX_STARTUP_WAIT_SECONDS = 10;
+// Added to that wait, so the new signature's created second is past the gateway's guard.
+const STARTUP_WAIT_SLACK_MS = 200;
+
+/** Returns the seconds to wait for a short 503 store_starting response, else undefined. */
+async function startupWaitSeconds(response: Response): Promise<number | undefined> {
+  if (response.status !== 503) return undefined;
+  const problem = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as Record<string, unknown>;
+  const wait = problem.retryAfter;
+  if (problem.code !== 'store_starting' || typeof wait !== 'number') return undefined;
+  return wait >= 0 && wait <= MAX_STARTUP_WAIT_SECONDS ? wait : undefined;
+}
 
 /**
  * A Node client for a Rampart gateway: logs in with the ECDH handshake, signs every request
@@ -133,7 +149,8 @@ export class RampartClient {
 
   /**
    * Sends a signed request to `path` (path and query, relative to the gateway origin). Retries
-   * once, with a fresh nonce, after a signed `clock_skew` answer.
+   * once, with a fresh nonce, after a signed `clock_skew` answer, and once after a
+   * `store_starting` response whose Retry-After is at most 10 seconds.
    *
    * @throws RampartClientError `not_logged_in`, `session_expired`, `refresh_failed` or
    *   `response_signature_invalid`.
@@ -272,7 +289,22 @@ export class RampartClient {
     return (await this.#exchange(path, init, idempotencyKey)).response;
   }
 
+  // A gateway that restarted moments ago responds 503 store_starting until it can tell new
+  // signatures from used ones. The request had no effect, so it is signed again with a new
+  // nonce and sent once more after Retry-After, when that wait is short.
   async #exchange(
+    path: string,
+    init: SignedRequestInit,
+    idempotencyKey: string | undefined,
+  ): Promise<{ response: Response; signed: boolean }> {
+    const first = await this.#exchangeOnce(path, init, idempotencyKey);
+    const waitSeconds = await startupWaitSeconds(first.response);
+    if (waitSeconds === undefined) return first;
+    await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000 + STARTUP_WAIT_SLACK_MS));
+    return this.#exchangeOnce(path, init, idempotencyKey);
+  }
+
+  async #exchangeOnce(
     path: string,
     init: SignedRequestInit,
     idempotencyKey: string | undefined,

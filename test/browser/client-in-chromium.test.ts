@@ -138,6 +138,53 @@ describe('RampartBrowserClient in Chromium', () => {
     expect(result).toEqual({ status: 401, calls: 1, offset: 0 });
   });
 
+  it('waits out a short store_starting and signs again', async () => {
+    const result = await page.evaluate(async () => {
+      const r = window.rampart;
+      const { key, store, sessionId } = await r.storedSessionFixture(300);
+      const stub = r.stubGateway({
+        key,
+        sessionId,
+        respond: (_call, index) =>
+          index === 0
+            ? { status: 503, body: { code: 'store_starting', retryAfter: 1 }, signed: false }
+            : { status: 200, body: { ok: true } },
+      });
+      const client = new r.RampartBrowserClient({ store, fetch: stub.fetch });
+
+      const response = await client.fetch('/api/accounts');
+      return {
+        status: response.status,
+        calls: stub.calls.length,
+        newNonce: stub.calls[0]?.nonce !== stub.calls[1]?.nonce,
+      };
+    });
+
+    expect(result).toEqual({ status: 200, calls: 2, newNonce: true });
+  });
+
+  it('returns a long store_starting without waiting', async () => {
+    const result = await page.evaluate(async () => {
+      const r = window.rampart;
+      const { key, store, sessionId } = await r.storedSessionFixture(300);
+      const stub = r.stubGateway({
+        key,
+        sessionId,
+        respond: () => ({
+          status: 503,
+          body: { code: 'store_starting', retryAfter: 3600 },
+          signed: false,
+        }),
+      });
+      const client = new r.RampartBrowserClient({ store, fetch: stub.fetch });
+
+      const response = await client.fetch('/api/accounts');
+      return { status: response.status, calls: stub.calls.length };
+    });
+
+    expect(result).toEqual({ status: 503, calls: 1 });
+  });
+
   it('drops the key on token_expired', async () => {
     const result = await page.evaluate(async () => {
       const r = window.rampart;

@@ -55,6 +55,11 @@ export class LoginRejectedError extends RampartClientError {
   }
 }
 
+// Longest Retry-After of a store_starting response that the client waits out by itself.
+const MAX_STARTUP_WAIT_SECONDS = 10;
+// Added to that wait, so the new signature's created second is past the gateway's guard.
+const STARTUP_WAIT_SLACK_MS = 200;
+
 // Calls go only to the page's own origin with its cookie, and a redirect is an error. The
 // explicit referrer policy keeps the Origin header, which a no-referrer page policy sets to null.
 const FETCH_DEFAULTS = {
@@ -336,7 +341,25 @@ export class RampartBrowserClient {
     return result.response;
   }
 
+  // A gateway that restarted moments ago responds 503 store_starting until it can tell new
+  // signatures from used ones. The request had no effect, so it is signed again with a new
+  // nonce and sent once more after Retry-After, when that wait is short.
   async #exchange(
+    path: string,
+    init: BrowserRequestInit,
+    idempotencyKey: string | undefined,
+  ): Promise<CheckedResponse> {
+    const first = await this.#exchangeOnce(path, init, idempotencyKey);
+    if (first.response.status !== 503) return first;
+    const problem = await readProblem(first.response);
+    const wait = problem.retryAfter;
+    if (problem.code !== 'store_starting' || wait === undefined) return first;
+    if (wait < 0 || wait > MAX_STARTUP_WAIT_SECONDS) return first;
+    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + STARTUP_WAIT_SLACK_MS));
+    return this.#exchangeOnce(path, init, idempotencyKey);
+  }
+
+  async #exchangeOnce(
     path: string,
     init: BrowserRequestInit,
     idempotencyKey: string | undefined,
