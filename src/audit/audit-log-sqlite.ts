@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { closeSync, fsync, openSync } from 'node:fs';
+import { closeSync, existsSync, fstat, fstatSync, fsync, fsyncSync, openSync } from 'node:fs';
 
 import Database from 'better-sqlite3';
 
@@ -179,7 +179,20 @@ export class SqliteAuditLog implements AuditLog {
         reject(error);
         return;
       }
-      fsync(this.#walDescriptor, (error) => (error === null ? resolve() : reject(error)));
+      const descriptor = this.#walDescriptor;
+      fsync(descriptor, (error) => {
+        if (error !== null) {
+          reject(error);
+          return;
+        }
+        // A WAL file removed while open takes every later entry with it when the process
+        // ends, so the log fails closed instead of reporting them as stored.
+        fstat(descriptor, (statError, stats) => {
+          if (statError !== null) reject(statError);
+          else if (stats.nlink === 0) reject(new Error(`${this.#walPath} was removed while open`));
+          else resolve();
+        });
+      });
     });
   }
 
@@ -188,6 +201,8 @@ export class SqliteAuditLog implements AuditLog {
     this.#assertOpen();
     try {
       this.#statements.selectTail.get();
+      if (this.#walDescriptor !== undefined && fstatSync(this.#walDescriptor).nlink === 0)
+        throw new Error(`${this.#walPath} was removed while open`);
     } catch (error) {
       throw storeUnavailable(error);
     }
@@ -206,12 +221,17 @@ export class SqliteAuditLog implements AuditLog {
     clearInterval(this.#timer);
     while (this.#syncRunning !== undefined) await this.#syncRunning;
     try {
-      if (this.#signingKey !== undefined) this.#closeTransaction.immediate();
+      if (this.#signingKey !== undefined) {
+        this.#closeTransaction.immediate();
+        // SQLite syncs the WAL on close only when no other connection has the file open, so
+        // the final checkpoint is synced here. Without a WAL file there is nothing to sync.
+        if (this.#walDescriptor === undefined && existsSync(this.#walPath))
+          this.#walDescriptor = openSync(this.#walPath, 'r+');
+        if (this.#walDescriptor !== undefined) fsyncSync(this.#walDescriptor);
+      }
     } catch (error) {
       throw storeUnavailable(error);
     } finally {
-      // Closing checkpoints the WAL into the database file and syncs it, which makes the final
-      // checkpoint durable too.
       this.#db.close();
       if (this.#walDescriptor !== undefined) closeSync(this.#walDescriptor);
     }
@@ -375,6 +395,9 @@ function describe(value: unknown): string {
 function openDatabase(file: string): Database.Database {
   let db: Database.Database;
   try {
+    // Entries name sessions and client addresses, so a new file is readable by its owner only.
+    // SQLite gives the WAL and shared-memory files the same mode.
+    closeSync(openSync(file, 'a', 0o600));
     db = new Database(file);
   } catch (error) {
     throw new Error(`Failed to open the audit log ${file}: ${(error as Error).message}`, {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, renameSync, rmdirSync, statSync } from 'node:fs';
+import { mkdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import Database from 'better-sqlite3';
@@ -316,6 +316,27 @@ describe('SqliteAuditLog errors', () => {
     expect(error).toHaveProperty('code', 'store_unavailable');
     rmdirSync(`${file}-wal`);
     renameSync(`${file}-wal-moved`, `${file}-wal`);
+    await log.close();
+  });
+
+  it('creates its files readable by the owner only', async () => {
+    const log = new SqliteAuditLog({ file });
+    await log.append(requestInput(1));
+
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(`${file}-wal`).mode & 0o777).toBe(0o600);
+    await log.close();
+  });
+
+  it('fails closed once the open WAL file is removed', async () => {
+    const log = new SqliteAuditLog({ file });
+    await log.append(requestInput(1));
+    rmSync(`${file}-wal`);
+
+    const error: unknown = await log.append(requestInput(2)).catch((caught: unknown) => caught);
+
+    expect(error).toHaveProperty('code', 'store_unavailable');
+    await expect(log.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
     await log.close();
   });
 
