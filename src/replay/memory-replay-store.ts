@@ -175,7 +175,10 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     return until !== undefined && until > this.#now();
   }
 
-  async ping(): Promise<void> {}
+  /** Renews the activity record, so a revocation file that cannot be written shows as down. */
+  async ping(): Promise<void> {
+    if (this.#revocations !== undefined && !this.#closed) this.#renewActivity(this.#now());
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;

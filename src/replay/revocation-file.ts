@@ -22,33 +22,43 @@ export class RevocationFile {
   /** The record the previous process left, read before this one overwrites it. */
   readonly previousActivity: PreviousActivity;
 
-  /** Opens or creates `file` (mode 0600). */
+  /**
+   * Opens or creates `file` (mode 0600).
+   *
+   * @throws Error naming the file when it cannot be opened or is not a revocation file.
+   */
   constructor(file: string) {
-    closeSync(openSync(file, 'a', 0o600));
-    this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    // A logout must survive a crash right after its answer, like an audit entry.
-    this.#db.pragma('synchronous = FULL');
-    const isNew =
-      this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'revocations'").get() ===
-      undefined;
-    this.#db.exec(
-      'CREATE TABLE IF NOT EXISTS revocations (session_id TEXT PRIMARY KEY, until_ms INTEGER NOT NULL) STRICT',
-    );
-    this.#db.exec(
-      'CREATE TABLE IF NOT EXISTS activity (id INTEGER PRIMARY KEY CHECK (id = 1), active_until_ms INTEGER NOT NULL) STRICT',
-    );
-    const row = this.#db.prepare('SELECT active_until_ms FROM activity WHERE id = 1').get() as
-      { active_until_ms: number } | undefined;
-    this.previousActivity = row?.active_until_ms ?? (isNew ? 'none' : 'unknown');
-    this.#insert = this.#db.prepare(
-      `INSERT INTO revocations (session_id, until_ms) VALUES (?, ?)
-       ON CONFLICT(session_id) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)`,
-    );
-    this.#setActiveUntil = this.#db.prepare(
-      `INSERT INTO activity (id, active_until_ms) VALUES (1, ?)
-       ON CONFLICT(id) DO UPDATE SET active_until_ms = max(active_until_ms, excluded.active_until_ms)`,
-    );
+    try {
+      closeSync(openSync(file, 'a', 0o600));
+      this.#db = new Database(file);
+      this.#db.pragma('journal_mode = WAL');
+      // A logout must survive a crash right after its answer, like an audit entry.
+      this.#db.pragma('synchronous = FULL');
+      const isNew =
+        this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'revocations'").get() ===
+        undefined;
+      this.#db.exec(
+        'CREATE TABLE IF NOT EXISTS revocations (session_id TEXT PRIMARY KEY, until_ms INTEGER NOT NULL) STRICT',
+      );
+      this.#db.exec(
+        'CREATE TABLE IF NOT EXISTS activity (id INTEGER PRIMARY KEY CHECK (id = 1), active_until_ms INTEGER NOT NULL) STRICT',
+      );
+      const row = this.#db.prepare('SELECT active_until_ms FROM activity WHERE id = 1').get() as
+        { active_until_ms: number } | undefined;
+      this.previousActivity = row?.active_until_ms ?? (isNew ? 'none' : 'unknown');
+      this.#insert = this.#db.prepare(
+        `INSERT INTO revocations (session_id, until_ms) VALUES (?, ?)
+         ON CONFLICT(session_id) DO UPDATE SET until_ms = max(until_ms, excluded.until_ms)`,
+      );
+      this.#setActiveUntil = this.#db.prepare(
+        `INSERT INTO activity (id, active_until_ms) VALUES (1, ?)
+         ON CONFLICT(id) DO UPDATE SET active_until_ms = max(active_until_ms, excluded.active_until_ms)`,
+      );
+    } catch (error) {
+      throw new Error(`Failed to open the revocation file ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
   }
 
   /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -172,6 +172,16 @@ describe('MemoryReplayStore nonce history', () => {
 
       expect(store.nonceHistoryStart).toBe(1_000_001);
       await store.close();
+    });
+  });
+
+  it('names a revocation file that is not a database', async () => {
+    await withFile(async (file) => {
+      writeFileSync(file, 'not a database, only text long enough to fill a header page');
+
+      expect(() => new MemoryReplayStore({ revocationFile: file })).toThrow(
+        `Failed to open the revocation file ${file}`,
+      );
     });
   });
 
