@@ -1,7 +1,6 @@
-import { RampartError } from '../errors.js';
 import {
   checkComponentParameters,
-  serializeComponent,
+  componentError,
   type ComponentIdentifier,
 } from './component-identifier.js';
 import { derivedComponentValue } from './derived-components.js';
@@ -47,7 +46,7 @@ export function componentValue(
   if (id.params.has('req')) {
     // Section 2.4: `req` reads the component from the request that triggered this response.
     if (!('status' in message) || message.request === undefined) {
-      throw new RampartError('signature_component_unsupported', { field: serializeComponent(id) });
+      throw componentError('signature_component_unsupported', id);
     }
     target = message.request;
   }
@@ -56,7 +55,7 @@ export function componentValue(
 
   const value = derivedComponentValue(id, target);
   if (!DERIVED_VALUE.test(value)) {
-    throw new RampartError('signature_component_invalid', { field: serializeComponent(id) });
+    throw componentError('signature_component_invalid', id);
   }
   return value;
 }

@@ -1,5 +1,5 @@
 import { RampartError } from '../errors.js';
-import { serializeComponent, type ComponentIdentifier } from './component-identifier.js';
+import { componentError, type ComponentIdentifier } from './component-identifier.js';
 import type { SignableRequest, SignableResponse } from './message.js';
 import { queryParamValue } from './query-param.js';
 
@@ -37,7 +37,7 @@ export function derivedComponentValue(
   }
   // Section 2.2: request components on a response need the `req` parameter (section 2.4).
   if (!REQUEST_COMPONENTS.has(id.name) || 'status' in message) {
-    throw new RampartError('signature_component_unsupported', { field: serializeComponent(id) });
+    throw componentError('signature_component_unsupported', id);
   }
 
   const request = message;

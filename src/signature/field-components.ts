@@ -8,7 +8,6 @@ import {
   serializeList,
 } from 'structured-headers';
 
-import { RampartError } from '../errors.js';
 import {
   componentError,
   serializeComponent,
@@ -108,7 +107,7 @@ function parseContext(id: ComponentIdentifier): StructuredFieldContext {
 function dictionaryMemberValue(id: ComponentIdentifier, value: string, key: string): string {
   const member = parseDictionaryField(value, parseContext(id)).get(key);
   if (member === undefined) {
-    throw new RampartError('signature_component_missing', { field: serializeComponent(id) });
+    throw componentError('signature_component_missing', id);
   }
   return Array.isArray(member[0])
     ? serializeInnerList(member as InnerList)
@@ -123,7 +122,7 @@ function reserializeStructured(
 ): string {
   const type = options.structuredFields?.[id.name] ?? STRUCTURED_FIELD_TYPES[id.name];
   if (type === undefined) {
-    throw new RampartError('signature_component_unsupported', { field: serializeComponent(id) });
+    throw componentError('signature_component_unsupported', id);
   }
   const context = parseContext(id);
   if (type === 'dictionary') return serializeDictionary(parseDictionaryField(value, context));
@@ -134,15 +133,14 @@ function reserializeStructured(
 // Section 2.1.3: each canonicalized field line's bytes as a Byte Sequence, serialized as a List.
 function byteSequenceValue(id: ComponentIdentifier, headers: HeaderFields): string {
   const lines = fieldLines(headers, id.name);
-  const field = serializeComponent(id);
-  if (lines.length === 0) throw new RampartError('signature_component_missing', { field });
+  if (lines.length === 0) throw componentError('signature_component_missing', id);
 
   return lines
     .map((line) => {
       const canonical = canonicalFieldLine(line);
       // Node decodes field bytes as Latin-1, so code units above 0xFF cannot come from the wire.
       if (hasCodeUnitAbove(canonical, 0xff)) {
-        throw new RampartError('signature_component_invalid', { field });
+        throw componentError('signature_component_invalid', id);
       }
       return serializeByteSequence(latin1Bytes(canonical));
     })

@@ -1,5 +1,4 @@
-import { RampartError } from '../errors.js';
-import { serializeComponent, type ComponentIdentifier } from './component-identifier.js';
+import { componentError, type ComponentIdentifier } from './component-identifier.js';
 
 /**
  * Computes the `@query-param` component value (RFC 9421 section 2.2.8): the query is parsed as
@@ -13,7 +12,7 @@ import { serializeComponent, type ComponentIdentifier } from './component-identi
 export function queryParamValue(id: ComponentIdentifier, query: string | undefined): string {
   const name = id.params.get('name');
   if (typeof name !== 'string' || formUrlEncode(decodeFormComponent(name)) !== name) {
-    throw new RampartError('signature_component_invalid', { field: serializeComponent(id) });
+    throw componentError('signature_component_invalid', id);
   }
 
   const values: string[] = [];
@@ -21,11 +20,11 @@ export function queryParamValue(id: ComponentIdentifier, query: string | undefin
     if (formUrlEncode(parameterName) === name) values.push(value);
   }
   if (values.length === 0) {
-    throw new RampartError('signature_component_missing', { field: serializeComponent(id) });
+    throw componentError('signature_component_missing', id);
   }
   // Section 2.2.8: a parameter name that occurs more than once must not be covered.
   if (values.length > 1) {
-    throw new RampartError('signature_component_invalid', { field: serializeComponent(id) });
+    throw componentError('signature_component_invalid', id);
   }
   return formUrlEncode(values[0] as string);
 }
