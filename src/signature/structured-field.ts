@@ -359,24 +359,21 @@ function isKeyChar(code: number): boolean {
   );
 }
 
-// RFC 9110 tchar, plus ":" and "/" (section 4.2.6).
-const TOKEN_CHARS = new Uint8Array(128);
-for (const char of "!#$%&'*+-.^_`|~:/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
-  TOKEN_CHARS[char.charCodeAt(0)] = 1;
-
-function isTokenChar(code: number): boolean {
-  return code < 128 && TOKEN_CHARS[code] === 1;
+/** Returns a test for membership of a character code in `chars`, a set of ASCII characters. */
+function asciiSet(chars: string): (code: number) => boolean {
+  const table = new Uint8Array(128);
+  for (const char of chars) table[char.charCodeAt(0)] = 1;
+  return (code) => code < 128 && table[code] === 1;
 }
+
+// RFC 9110 tchar, plus ":" and "/" (section 4.2.6).
+const isTokenChar = asciiSet(
+  "!#$%&'*+-.^_`|~:/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+);
 
 // RFC 4648 section 4: the base64 alphabet without padding. atob skips ASCII whitespace, which
 // RFC 8941 does not allow, so each character is checked before decoding.
-const BASE64_CHARS = new Uint8Array(128);
-for (const char of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/')
-  BASE64_CHARS[char.charCodeAt(0)] = 1;
-
-function isBase64Char(code: number): boolean {
-  return code < 128 && BASE64_CHARS[code] === 1;
-}
+const isBase64Char = asciiSet('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/');
 
 function isDigit(char: string): boolean {
   return char >= '0' && char <= '9' && char.length === 1;
