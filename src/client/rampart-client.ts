@@ -7,6 +7,7 @@ import { signMessage } from '../signature/sign.js';
 import { verifyMessage } from '../signature/verify.js';
 import { createClientHandshake } from '../session/handshake.js';
 import { RampartClientError } from './client-error.js';
+import { startupWaitMs } from './startup-wait.js';
 
 /** Options for {@link RampartClient}. */
 export interface RampartClientOptions {
@@ -50,22 +51,6 @@ export interface SignedRequestInit {
 }
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-// Longest Retry-After of a store_starting response that the client waits out by itself.
-const MAX_STARTUP_WAIT_SECONDS = 10;
-// Added to that wait, so the new signature's created second is past the gateway's guard.
-const STARTUP_WAIT_SLACK_MS = 200;
-
-/** Returns the seconds to wait for a short 503 store_starting response, else undefined. */
-async function startupWaitSeconds(response: Response): Promise<number | undefined> {
-  if (response.status !== 503) return undefined;
-  const problem = (await response
-    .clone()
-    .json()
-    .catch(() => ({}))) as Record<string, unknown>;
-  const wait = problem.retryAfter;
-  if (problem.code !== 'store_starting' || typeof wait !== 'number') return undefined;
-  return wait >= 0 && wait <= MAX_STARTUP_WAIT_SECONDS ? wait : undefined;
-}
 
 /**
  * A Node client for a Rampart gateway: logs in with the ECDH handshake, signs every request
@@ -298,9 +283,14 @@ export class RampartClient {
     idempotencyKey: string | undefined,
   ): Promise<{ response: Response; signed: boolean }> {
     const first = await this.#exchangeOnce(path, init, idempotencyKey);
-    const waitSeconds = await startupWaitSeconds(first.response);
-    if (waitSeconds === undefined) return first;
-    await new Promise((resolve) => setTimeout(resolve, waitSeconds * 1000 + STARTUP_WAIT_SLACK_MS));
+    if (first.response.status !== 503) return first;
+    const problem = (await first.response
+      .clone()
+      .json()
+      .catch(() => ({}))) as Record<string, unknown>;
+    const waitMs = startupWaitMs(problem);
+    if (waitMs === undefined) return first;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
     return this.#exchangeOnce(path, init, idempotencyKey);
   }
 

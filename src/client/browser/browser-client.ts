@@ -1,4 +1,5 @@
 import { RampartClientError, type ClientErrorCode } from '../client-error.js';
+import { startupWaitMs } from '../startup-wait.js';
 import { startHandshake } from './handshake.js';
 import { readJsonObject, readProblem } from './problem.js';
 import { SESSION_ENDED_CODES, UNSAFE_METHODS } from './protocol.js';
@@ -54,11 +55,6 @@ export class LoginRejectedError extends RampartClientError {
     this.retryAfter = retryAfter;
   }
 }
-
-// Longest Retry-After of a store_starting response that the client waits out by itself.
-const MAX_STARTUP_WAIT_SECONDS = 10;
-// Added to that wait, so the new signature's created second is past the gateway's guard.
-const STARTUP_WAIT_SLACK_MS = 200;
 
 // Calls go only to the page's own origin with its cookie, and a redirect is an error. The
 // explicit referrer policy keeps the Origin header, which a no-referrer page policy sets to null.
@@ -351,11 +347,9 @@ export class RampartBrowserClient {
   ): Promise<CheckedResponse> {
     const first = await this.#exchangeOnce(path, init, idempotencyKey);
     if (first.response.status !== 503) return first;
-    const problem = await readProblem(first.response);
-    const wait = problem.retryAfter;
-    if (problem.code !== 'store_starting' || wait === undefined) return first;
-    if (wait < 0 || wait > MAX_STARTUP_WAIT_SECONDS) return first;
-    await new Promise((resolve) => setTimeout(resolve, wait * 1000 + STARTUP_WAIT_SLACK_MS));
+    const waitMs = startupWaitMs(await readProblem(first.response));
+    if (waitMs === undefined) return first;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
     return this.#exchangeOnce(path, init, idempotencyKey);
   }
 
