@@ -171,15 +171,14 @@ export class SqliteAuditLog implements AuditLog {
 
   #syncWal(): Promise<void> {
     return new Promise((resolve, reject) => {
+      let descriptor: number;
       try {
-        // The WAL file exists once the first transaction has been committed. It is opened for
-        // writing because Windows cannot flush a read-only handle.
-        this.#walDescriptor ??= openSync(this.#walPath, 'r+');
+        // The WAL file exists once the first transaction has been committed.
+        descriptor = this.#openWal();
       } catch (error) {
         reject(error);
         return;
       }
-      const descriptor = this.#walDescriptor;
       fsync(descriptor, (error) => {
         if (error !== null) {
           reject(error);
@@ -189,11 +188,22 @@ export class SqliteAuditLog implements AuditLog {
         // ends, so the log fails closed instead of reporting them as stored.
         fstat(descriptor, (statError, stats) => {
           if (statError !== null) reject(statError);
-          else if (stats.nlink === 0) reject(new Error(`${this.#walPath} was removed while open`));
+          else if (stats.nlink === 0) reject(this.#walRemovedError());
           else resolve();
         });
       });
     });
+  }
+
+  /** Returns the descriptor of the WAL file, opening it on first use. */
+  #openWal(): number {
+    // Opened for writing because Windows cannot flush a read-only handle.
+    this.#walDescriptor ??= openSync(this.#walPath, 'r+');
+    return this.#walDescriptor;
+  }
+
+  #walRemovedError(): Error {
+    return new Error(`${this.#walPath} was removed while open`);
   }
 
   /** Reads the chain tail. Rejects with `RampartError` `store_unavailable` when that fails. */
@@ -202,7 +212,7 @@ export class SqliteAuditLog implements AuditLog {
     try {
       this.#statements.selectTail.get();
       if (this.#walDescriptor !== undefined && fstatSync(this.#walDescriptor).nlink === 0)
-        throw new Error(`${this.#walPath} was removed while open`);
+        throw this.#walRemovedError();
     } catch (error) {
       throw storeUnavailable(error);
     }
@@ -225,9 +235,8 @@ export class SqliteAuditLog implements AuditLog {
         this.#closeTransaction.immediate();
         // SQLite syncs the WAL on close only when no other connection has the file open, so
         // the final checkpoint is synced here. Without a WAL file there is nothing to sync.
-        if (this.#walDescriptor === undefined && existsSync(this.#walPath))
-          this.#walDescriptor = openSync(this.#walPath, 'r+');
-        if (this.#walDescriptor !== undefined) fsyncSync(this.#walDescriptor);
+        if (this.#walDescriptor !== undefined || existsSync(this.#walPath))
+          fsyncSync(this.#openWal());
       }
     } catch (error) {
       throw storeUnavailable(error);

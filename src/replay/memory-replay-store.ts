@@ -208,9 +208,14 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     this.#activeUntilMs = until;
   }
 
+  /** Converts a stored nonce expiry (ticks after #epochMs) to epoch milliseconds. */
+  #expiryMs(ticks: number): number {
+    return this.#epochMs + ticks * TICK_MS;
+  }
+
   #isLiveNonce(key: string, now: number): boolean {
     const expiresAt = this.#nonces.get(key);
-    return expiresAt !== undefined && this.#epochMs + expiresAt * TICK_MS > now;
+    return expiresAt !== undefined && this.#expiryMs(expiresAt) > now;
   }
 
   #storeNonce(key: string, ttlSeconds: number, now: number): void {
@@ -263,7 +268,7 @@ export class MemoryReplayStore implements ReplayStore, RateLimitStore {
     if (this.size < this.#maxEntries / 2 || now - this.#lastPurge < 1000) return;
     this.#lastPurge = now;
     for (const [key, expiresAt] of this.#nonces) {
-      if (this.#epochMs + expiresAt * TICK_MS <= now) this.#nonces.delete(key);
+      if (this.#expiryMs(expiresAt) <= now) this.#nonces.delete(key);
     }
     for (const [key, until] of this.#revoked) {
       if (until <= now) this.#revoked.delete(key);
