@@ -1,13 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
 import { openSessionToken, sealSessionToken } from '../../src/session/session-token.js';
 import {
+  newRevocationFile,
   startGatewayHarness,
   TEST_PASSWORD,
   type GatewayHarness,
@@ -225,8 +222,7 @@ describe('logout with a refresh grace period', () => {
     let offsetMs = 0;
     const store = new MemoryReplayStore({
       now: () => Date.now() + offsetMs,
-      // A new revocation file tells the store that no earlier process used its history.
-      revocationFile: join(mkdtempSync(join(tmpdir(), 'rampart-grace-')), 'revocations.sqlite'),
+      revocationFile: newRevocationFile(),
     });
     const short = await startGatewayHarness(
       { tokenTtlSeconds: 30, refreshGraceSeconds: 600 },

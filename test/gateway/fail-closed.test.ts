@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 
 import pino from 'pino';
@@ -8,7 +5,11 @@ import { describe, expect, it } from 'vitest';
 
 import { REDACTED_LOG_PATHS } from '../../src/gateway/create-gateway.js';
 import { MemoryReplayStore } from '../../src/replay/memory-replay-store.js';
-import { startGatewayHarness, TEST_PASSWORD } from '../helpers/gateway-harness.js';
+import {
+  newRevocationFile,
+  startGatewayHarness,
+  TEST_PASSWORD,
+} from '../helpers/gateway-harness.js';
 import { sendRaw } from '../helpers/raw-http.js';
 import { loginSession, sendSigned } from '../helpers/signing-session.js';
 
@@ -17,11 +18,7 @@ describe('gateway with a failing store', () => {
     const harness = await startGatewayHarness(
       {},
       {
-        // A new revocation file tells the store that no earlier process used its history.
-        replayStore: new MemoryReplayStore({
-          maxEntries: 3,
-          revocationFile: join(mkdtempSync(join(tmpdir(), 'rampart-full-')), 'revocations.sqlite'),
-        }),
+        replayStore: new MemoryReplayStore({ maxEntries: 3, revocationFile: newRevocationFile() }),
       },
     );
     try {

@@ -13,6 +13,14 @@ import { generateKeyFile, loadKeyFile, writeKeyFile } from '../../src/session/ke
 import { SqliteUserStore } from '../../src/session/user-store.js';
 import { startUpstreamRecorder } from './upstream-recorder.js';
 
+/**
+ * Returns a revocation file path in a new temporary folder. An in-process replay store given it
+ * finds no record of an earlier process, so it accepts signed calls from its first second.
+ */
+export function newRevocationFile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'rampart-revocations-')), 'revocations.sqlite');
+}
+
 /** Password of every user the harness creates. */
 export const TEST_PASSWORD = 'correct horse battery staple';
 
