@@ -37,7 +37,7 @@ export interface BenchCase<T> {
   maxCount?: number;
 }
 
-/** Builds a {@link BenchCase}; the input type is inferred from the factory. */
+/** Builds a {@link BenchCase}, with the input type inferred from the factory. */
 export function benchCase<T>(
   name: string,
   input: (index: number) => T,
@@ -67,7 +67,7 @@ export async function measureRounds(
         Math.floor(Math.min(count, benchmark.maxCount ?? count) / rounds),
       );
       const inputs = inputsOf(perRound, benchmark.input);
-      // Only the first round warms up; later rounds time all their inputs.
+      // Only the first round warms up. Later rounds time all their inputs.
       const timed = round === 0 ? inputs : { warmup: [], timed: inputs.timed };
       const result = await measure(benchmark.name, timed, benchmark.run);
       const previous = best.get(benchmark.name);

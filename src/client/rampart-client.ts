@@ -134,7 +134,7 @@ export class RampartClient {
 
   /**
    * Sends a signed request to `path` (path and query, relative to the gateway origin). Retries
-   * once, with a fresh nonce, after a signed `clock_skew` answer, and once after a
+   * once, with a fresh nonce, after a signed `clock_skew` response, and once after a
    * `store_starting` response whose Retry-After is at most 10 seconds.
    *
    * @throws RampartClientError `not_logged_in`, `session_expired`, `refresh_failed` or

@@ -79,11 +79,11 @@ export async function authenticateHeaders(
     throw error;
   }
 
-  // An in-process store forgets nonces on restart. The process before it accepted signatures
-  // created up to maxFutureSeconds after its last active second, so any of those may already
-  // have been used. Until this clock passes that point, a fresh signature cannot be told from
-  // an old one and the answer is 503. After it, the client re-signs after the signed
-  // clock_skew answer.
+  // An in-process store keeps nonces in memory only, so a restart loses them. The process
+  // before it accepted signatures created up to maxFutureSeconds after its last active second,
+  // and any of those may already have been used. Until this clock passes that point, a fresh
+  // signature cannot be told from an old one, so the gateway responds 503 store_starting. After
+  // it, the client signs again after the signed clock_skew response.
   const historyStart = context.replayStore.nonceHistoryStart;
   if (historyStart !== undefined) {
     const firstUnseenCreated = historyStart + context.config.signature.maxFutureSeconds;

@@ -90,7 +90,7 @@ export async function openStores(
   } else if (replayStore === undefined) {
     const revocationFile = join(config.dataDir, 'revocations.sqlite');
     // The embedded audit log is opened after this store. When its file is already there, an
-    // earlier gateway used this folder, so a new revocation file was lost, not never made.
+    // earlier gateway used this folder, so a new revocation file means the old one was lost.
     const earlierGateway = existsSync(join(config.dataDir, 'audit.sqlite'));
     const memory = new MemoryReplayStore({
       maxEntries: config.replay.maxEntries,

@@ -32,7 +32,7 @@ export class RevocationFile {
       closeSync(openSync(file, 'a', 0o600));
       this.#db = new Database(file);
       this.#db.pragma('journal_mode = WAL');
-      // A logout must survive a crash right after its answer, like an audit entry.
+      // A logout must survive a crash right after its response, like an audit entry.
       this.#db.pragma('synchronous = FULL');
       const isNew =
         this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'revocations'").get() ===
