@@ -27,8 +27,9 @@ export function requestHasBody(request: FastifyRequest): boolean {
   );
 }
 
-// The four policies of one configuration, built once instead of per request.
-const policiesByConfig = new WeakMap<GatewayConfig, Map<string, VerificationPolicy>>();
+// The four policies of one configuration, built once instead of per request and indexed by the
+// request's two flags.
+const policiesByConfig = new WeakMap<GatewayConfig, VerificationPolicy[]>();
 
 /** Returns the signature policy the gateway applies to one client request. */
 export function clientPolicy(
@@ -37,16 +38,12 @@ export function clientPolicy(
 ): VerificationPolicy {
   let policies = policiesByConfig.get(config);
   if (policies === undefined) {
-    policies = new Map();
+    policies = [];
     policiesByConfig.set(config, policies);
   }
-  const variant = `${request.hasBody}/${request.needsIdempotencyKey}`;
-  let policy = policies.get(variant);
-  if (policy === undefined) {
-    policy = buildClientPolicy(config, request);
-    policies.set(variant, policy);
-  }
-  return policy;
+  const index = (request.hasBody ? 1 : 0) + (request.needsIdempotencyKey ? 2 : 0);
+  policies[index] ??= buildClientPolicy(config, request);
+  return policies[index];
 }
 
 function buildClientPolicy(
