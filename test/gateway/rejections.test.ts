@@ -330,6 +330,29 @@ describe('gateway rejections', () => {
     );
   });
 
+  it('rejects a malformed Authorization header', async () => {
+    const values = [
+      `bearer ${session.token}`,
+      `Basic ${session.token}`,
+      `Bearer  ${session.token}`,
+      `Bearer ${session.token} extra`,
+      'Bearer ',
+    ];
+    for (const value of values) {
+      await expectRejected(
+        () =>
+          sendSigned(harness.url, session, {
+            method: 'GET',
+            target: '/api/items',
+            token: null,
+            headers: [['authorization', value]],
+          }),
+        401,
+        'token_invalid',
+      );
+    }
+  });
+
   it('rejects an expired token with token_expired', async () => {
     const short = await startGatewayHarness({ tokenTtlSeconds: 30 });
     try {
